@@ -1,0 +1,1 @@
+"""API layer: HTTP, console and CLI; the one place that wires the parts."""

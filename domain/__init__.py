@@ -1,0 +1,1 @@
+"""Domain layer: aggregates, events and rules. Imports only eventsourcing."""

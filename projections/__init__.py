@@ -1,0 +1,1 @@
+"""Projections: read models fed with recorded events in position order."""

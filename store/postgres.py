@@ -1,0 +1,722 @@
+"""The production store: eventsourcing persistence on PostgreSQL through psycopg2.
+
+The library's bundled PostgreSQL module needs psycopg 3; this one implements the same
+recorder interfaces on psycopg2 and adds the ledger's guarantees:
+
+- Gapless positions. A save runs under ``LOCK TABLE ... IN EXCLUSIVE MODE`` (readers
+  are not blocked) and takes positions size + 1 ... size + k, where size is the one-row
+  frontier, which moves with the rows in every write transaction, so it always equals
+  MAX(notification_id). No sequence is used: a sequence hands out numbers that a
+  rolled-back save never uses, leaving holes a tailing reader cannot tell from lag.
+- The seal inside the write. Leaf hashes and completed interior nodes are stored on
+  each row and the frontier advances in the same transaction (``store.seal``).
+- One round trip per save. The writer keeps the frontier it last committed, computes
+  the new rows and frontier in Python and sends BEGIN, the lock, a check that the
+  frontier is still the one it computed from, the INSERT, the frontier UPDATE, NOTIFY
+  and COMMIT as one batch. If another process wrote in between, the check fails, the
+  batch is rolled back, the frontier is re-read and the save is retried.
+- No database functions in the write path: nothing that could run the insert without
+  holding the table lock (the library's POSTGRES_ENABLE_DB_FUNCTIONS path does that).
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import threading
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any, cast
+from uuid import UUID
+
+import psycopg2
+import psycopg2.extensions
+from eventsourcing import persistence as es
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InfrastructureFactory,
+    ListenNotifySubscription,
+    Notification,
+    ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
+
+from store.merkle import Frontier
+from store.postgres_pool import (
+    ConnectionSettings,
+    Psycopg2ConnectionPool,
+    connect,
+    library_error,
+)
+from store.seal import SealedRow, seal_rows
+
+# Raised by the batch's frontier check; a private SQLSTATE (class "LF", ledger
+# frontier) so it cannot be confused with any error PostgreSQL itself raises.
+FRONTIER_MOVED = "LF001"
+MAX_FRONTIER_RETRIES = 50
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def quoted(name: str) -> str:
+    """A validated, double-quoted SQL identifier."""
+    if not _IDENTIFIER.match(name):
+        msg = f"{name!r} is not a valid name (lower case letters, digits, _)"
+        raise es.ProgrammingError(msg)
+    return f'"{name}"'
+
+
+class PostgresDatastore:
+    """Connection settings, the pool, and per-table state shared by recorders."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        schema: str = "public",
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        pool_timeout: float = 5.0,
+        max_age: float | None = None,
+        pre_ping: bool = False,
+        lock_timeout: float = 5.0,
+        originator_id_type: str = "uuid",
+    ) -> None:
+        if originator_id_type not in ("uuid", "text"):
+            msg = f"ORIGINATOR_ID_TYPE must be 'uuid' or 'text': {originator_id_type!r}"
+            raise OSError(msg)
+        quoted(schema)
+        self.settings = settings
+        self.schema = schema
+        self.lock_timeout = lock_timeout
+        self.originator_id_type = originator_id_type
+        self.pool = Psycopg2ConnectionPool(
+            settings,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            max_age=max_age,
+            pre_ping=pre_ping,
+        )
+        # The frontier each events table had after this process's last commit.
+        self.frontiers: dict[str, Frontier] = {}
+
+    def table(self, name: str) -> str:
+        return f"{quoted(self.schema)}.{quoted(name)}"
+
+    def query(
+        self, statement: str, params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement; retried once on a connection lost idle."""
+        for attempt in (1, 2):
+            try:
+                with self.pool.connection() as conn, conn.cursor() as curs:
+                    curs.execute(statement, params)
+                    return cast(list[tuple[Any, ...]], curs.fetchall())
+            except (es.OperationalError, es.InterfaceError):
+                if attempt == 2:
+                    raise
+        raise AssertionError  # pragma: no cover
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        with self.pool.connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class PostgresRecorder:
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self.datastore = datastore
+
+    def create_table_statements(self) -> list[str]:
+        return [f"CREATE SCHEMA IF NOT EXISTS {quoted(self.datastore.schema)}"]
+
+    def create_table(self) -> None:
+        # One transaction, serialised by an advisory lock, so processes starting
+        # together do not race on CREATE ... IF NOT EXISTS.
+        batch = ";".join(
+            [
+                "BEGIN",
+                "SELECT pg_advisory_xact_lock(hashtext('journey-ledger-schema'))",
+                *self.create_table_statements(),
+                "COMMIT",
+            ]
+        )
+        with self.datastore.pool.connection() as conn, conn.cursor() as curs:
+            try:
+                curs.execute(batch)
+            except psycopg2.Error:
+                _rollback_quietly(curs)
+                raise
+
+    def _id_param(self, originator_id: UUID | str) -> UUID | str:
+        if self.datastore.originator_id_type == "uuid":
+            return (
+                originator_id
+                if isinstance(originator_id, UUID)
+                else UUID(originator_id)
+            )
+        return str(originator_id)
+
+
+def _rollback_quietly(curs: Any) -> None:
+    if not curs.connection.closed:
+        with suppress(psycopg2.Error):
+            curs.execute("ROLLBACK")
+
+
+class PostgresAggregateRecorder(PostgresRecorder, AggregateRecorder):
+    """Events kept per aggregate only (the library uses this for snapshots)."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore)
+        self.events_table_name = events_table_name
+        self.events_table = datastore.table(events_table_name)
+        self.select_events_statement = (
+            "SELECT originator_id, originator_version, topic, state "
+            f"FROM {self.events_table} WHERE originator_id = %s"
+        )
+
+    def create_table_statements(self) -> list[str]:
+        return [
+            *super().create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.events_table} ("
+            f"originator_id {self.datastore.originator_id_type} NOT NULL, "
+            "originator_version bigint NOT NULL, "
+            "topic text NOT NULL, "
+            "state bytea NOT NULL, "
+            "PRIMARY KEY (originator_id, originator_version))",
+        ]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if stored_events:
+            with self.datastore.pool.connection() as conn, conn.cursor() as curs:
+                values = b",".join(
+                    curs.mogrify(
+                        "(%s,%s,%s,%s)",
+                        (
+                            self._id_param(e.originator_id),
+                            e.originator_version,
+                            e.topic,
+                            e.state,
+                        ),
+                    )
+                    for e in stored_events
+                )
+                # One statement in autocommit mode: atomic on its own.
+                curs.execute(
+                    f"INSERT INTO {self.events_table} "
+                    "(originator_id, originator_version, topic, state) VALUES ".encode()
+                    + values
+                )
+        return None
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        statement = self.select_events_statement
+        params: list[Any] = [self._id_param(originator_id)]
+        if gt is not None:
+            statement += " AND originator_version > %s"
+            params.append(gt)
+        if lte is not None:
+            statement += " AND originator_version <= %s"
+            params.append(lte)
+        statement += " ORDER BY originator_version " + ("DESC" if desc else "ASC")
+        if limit is not None:
+            statement += " LIMIT %s"
+            params.append(limit)
+        return [
+            StoredEvent(
+                originator_id=row[0],
+                originator_version=row[1],
+                topic=row[2],
+                state=bytes(row[3]),
+            )
+            for row in self.datastore.query(statement, params)
+        ]
+
+
+class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder):
+    """Events in aggregate sequences and in one gapless, sealed application log."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.frontier_table = datastore.table(f"{events_table_name}_frontier")
+        self.channel = quoted(f"{datastore.schema}_{events_table_name}"[:63])
+        self._insert_prefix = (
+            f"INSERT INTO {self.events_table} (notification_id, originator_id, "
+            "originator_version, topic, state, leaf_hash, nodes) VALUES "
+        ).encode()
+        self._lock_statements = (
+            f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout * 1000)}ms';"
+            f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE"
+        )
+
+    def create_table_statements(self) -> list[str]:
+        index = quoted(f"{self.events_table_name}_position"[:63])
+        return [
+            *super().create_table_statements()[:-1],
+            f"CREATE TABLE IF NOT EXISTS {self.events_table} ("
+            "notification_id bigint NOT NULL CHECK (notification_id > 0), "
+            f"originator_id {self.datastore.originator_id_type} NOT NULL, "
+            "originator_version bigint NOT NULL, "
+            "topic text NOT NULL, "
+            "state bytea NOT NULL, "
+            "leaf_hash bytea NOT NULL, "
+            "nodes bytea NOT NULL, "
+            "PRIMARY KEY (originator_id, originator_version))",
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {index} "
+            f"ON {self.events_table} (notification_id)",
+            f"CREATE TABLE IF NOT EXISTS {self.frontier_table} ("
+            "singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), "
+            "tree_size bigint NOT NULL, "
+            "hashes bytea NOT NULL)",
+            f"INSERT INTO {self.frontier_table} VALUES (true, 0, '') "
+            "ON CONFLICT DO NOTHING",
+        ]
+
+    # -- writing --------------------------------------------------------------
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if not stored_events:
+            if tracking is not None:
+                self._write(b"BEGIN;" + self._tracking_statement(tracking) + b";COMMIT")
+            return []
+        cache = self.datastore.frontiers
+        with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
+            for _ in range(MAX_FRONTIER_RETRIES):
+                before = cache.get(self.events_table_name)
+                if before is None:
+                    before = self._read_frontier(curs)
+                after = before.copy()
+                batch, positions = self._save_batch(
+                    curs, before, after, stored_events, tracking
+                )
+                try:
+                    curs.execute(batch)
+                except psycopg2.Error as e:
+                    _rollback_quietly(curs)
+                    cache.pop(self.events_table_name, None)
+                    if e.pgcode == FRONTIER_MOVED:
+                        continue
+                    raise
+                cache[self.events_table_name] = after
+                return positions
+        msg = "the log kept moving under this writer; gave up after retries"
+        raise es.OperationalError(msg)
+
+    def _save_batch(
+        self,
+        curs: Any,
+        before: Frontier,
+        after: Frontier,
+        stored_events: Sequence[StoredEvent],
+        tracking: Tracking | None,
+    ) -> tuple[bytes, list[int]]:
+        ids = [self._id_param(e.originator_id) for e in stored_events]
+        sealed = seal_rows(
+            after,
+            [
+                (i, e.originator_version, e.topic, e.state)
+                for i, e in zip(ids, stored_events, strict=True)
+            ],
+        )
+        values = b",".join(
+            curs.mogrify(
+                "(%s,%s,%s,%s,%s,%s,%s)",
+                (position, i, e.originator_version, e.topic, e.state, leaf, nodes),
+            )
+            for (position, leaf, nodes), i, e in zip(
+                sealed, ids, stored_events, strict=True
+            )
+        )
+        parts = [
+            b"BEGIN",
+            self._lock_statements.encode(),
+            (
+                f"DO $ledger$BEGIN IF (SELECT tree_size FROM {self.frontier_table}) "
+                f"<> {before.size} THEN RAISE EXCEPTION 'the log frontier moved' "
+                f"USING ERRCODE = '{FRONTIER_MOVED}'; END IF; END$ledger$"
+            ).encode(),
+            self._insert_prefix + values,
+            curs.mogrify(
+                f"UPDATE {self.frontier_table} SET tree_size = %s, hashes = %s",
+                (after.size, after.to_bytes()),
+            ),
+        ]
+        if tracking is not None:
+            parts.append(self._tracking_statement(tracking))
+        parts += [f"NOTIFY {self.channel}".encode(), b"COMMIT"]
+        return b";".join(parts), [position for position, _, _ in sealed]
+
+    def _tracking_statement(self, tracking: Tracking) -> bytes:
+        msg = "process recorders record tracking: see PostgresProcessRecorder"
+        raise es.ProgrammingError(msg)
+
+    def _write(self, batch: bytes) -> None:
+        with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
+            try:
+                curs.execute(batch)
+            except psycopg2.Error:
+                _rollback_quietly(curs)
+                raise
+
+    # -- reading --------------------------------------------------------------
+
+    def _read_frontier(self, curs: Any) -> Frontier:
+        curs.execute(f"SELECT tree_size, hashes FROM {self.frontier_table}")
+        size, hashes = curs.fetchone()
+        return Frontier.from_bytes(size, bytes(hashes))
+
+    def frontier(self) -> Frontier:
+        """The committed frontier: the log's size and right-edge subtree roots."""
+        ((size, hashes),) = self.datastore.query(
+            f"SELECT tree_size, hashes FROM {self.frontier_table}"
+        )
+        return Frontier.from_bytes(size, bytes(hashes))
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            conditions.append(
+                "notification_id >= %s"
+                if inclusive_of_start
+                else "notification_id > %s"
+            )
+            params.append(start)
+        if stop is not None:
+            conditions.append("notification_id <= %s")
+            params.append(stop)
+        if topics:
+            conditions.append("topic = ANY(%s)")
+            params.append(list(topics))
+        statement = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table}"
+        )
+        if conditions:
+            statement += " WHERE " + " AND ".join(conditions)
+        statement += " ORDER BY notification_id LIMIT %s"
+        params.append(limit)
+        return [
+            Notification(
+                id=row[0],
+                originator_id=row[1],
+                originator_version=row[2],
+                topic=row[3],
+                state=bytes(row[4]),
+            )
+            for row in self.datastore.query(statement, params)
+        ]
+
+    def max_notification_id(self) -> int | None:
+        return self.frontier().size or None
+
+    def select_sealed_rows(self, after: int, limit: int) -> list[SealedRow]:
+        """Stored rows with their seal columns, in position order, after ``after``."""
+        rows = self.datastore.query(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            f"leaf_hash, nodes FROM {self.events_table} "
+            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            (after, limit),
+        )
+        return [
+            SealedRow(
+                position=row[0],
+                originator_id=row[1],
+                originator_version=row[2],
+                topic=row[3],
+                state=bytes(row[4]),
+                leaf_hash=bytes(row[5]),
+                nodes=bytes(row[6]),
+            )
+            for row in rows
+        ]
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return PostgresSubscription(self, gt=gt, topics=topics)
+
+
+class PostgresSubscription(ListenNotifySubscription[PostgresApplicationRecorder]):
+    """Follows the log: LISTEN on the events table's channel, pull on each NOTIFY.
+
+    The listening connection is its own, not the pool's, so long-lived followers
+    never starve request handlers of connections.
+    """
+
+    def __init__(
+        self,
+        recorder: PostgresApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._listen_thread = threading.Thread(target=self._listen, daemon=True)
+        self._listen_thread.start()
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._listen_thread.join()
+
+    def _listen(self) -> None:
+        conn: psycopg2.extensions.connection | None = None
+        try:
+            conn = connect(self._recorder.datastore.settings)
+            with conn.cursor() as curs:
+                curs.execute(f"LISTEN {self._recorder.channel}")
+            # Anything committed between the first pull and LISTEN sent no
+            # notification we could hear: pull once more now that we are listening.
+            self._has_been_notified.set()
+            while not self._has_been_stopped and not self._thread_error:
+                if select.select([conn], [], [], 0.1)[0]:
+                    conn.poll()
+                    if conn.notifies:
+                        conn.notifies.clear()
+                        self._has_been_notified.set()
+        except psycopg2.Error as e:
+            if self._thread_error is None:
+                self._thread_error = library_error(e)
+            self.stop()
+        except BaseException as e:
+            if self._thread_error is None:
+                self._thread_error = e
+            self.stop()
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+class PostgresTrackingRecorder(PostgresRecorder, TrackingRecorder):
+    """One row per upstream application: the last position it has processed."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        tracking_table_name: str = "notification_tracking",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(datastore, **kwargs)
+        self.tracking_table = datastore.table(tracking_table_name)
+
+    def create_table_statements(self) -> list[str]:
+        return [
+            *super().create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.tracking_table} ("
+            "application_name text PRIMARY KEY, "
+            "notification_id bigint NOT NULL)",
+        ]
+
+    def _upsert_tracking(self) -> str:
+        # Only ever forwards: a position at or below the recorded one is refused.
+        return (
+            f"INSERT INTO {self.tracking_table} AS t VALUES (%s, %s) "
+            "ON CONFLICT (application_name) DO UPDATE "
+            "SET notification_id = EXCLUDED.notification_id "
+            "WHERE t.notification_id < EXCLUDED.notification_id"
+        )
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        rows = self.datastore.query(
+            self._upsert_tracking() + " RETURNING notification_id",
+            (tracking.application_name, tracking.notification_id),
+        )
+        if not rows:
+            msg = (
+                f"tracking for {tracking.application_name!r} is already at or past "
+                f"{tracking.notification_id}"
+            )
+            raise es.IntegrityError(msg)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        rows = self.datastore.query(
+            f"SELECT notification_id FROM {self.tracking_table} "
+            "WHERE application_name = %s",
+            (application_name,),
+        )
+        return rows[0][0] if rows else None
+
+
+class PostgresProcessRecorder(
+    PostgresTrackingRecorder, PostgresApplicationRecorder, ProcessRecorder
+):
+    """New events and the upstream position that caused them, in one transaction."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+        tracking_table_name: str = "notification_tracking",
+    ) -> None:
+        super().__init__(
+            datastore,
+            tracking_table_name=tracking_table_name,
+            events_table_name=events_table_name,
+        )
+
+    def _tracking_statement(self, tracking: Tracking) -> bytes:
+        # Inside the save's batch there is no round trip to look at RETURNING, so a
+        # refused position raises unique_violation (-> IntegrityError) server-side.
+        with self.datastore.pool.connection() as conn, conn.cursor() as curs:
+            upsert: bytes = curs.mogrify(
+                self._upsert_tracking(),
+                (tracking.application_name, tracking.notification_id),
+            )
+        return (
+            b"DO $ledger$BEGIN "
+            + upsert
+            + b"; IF NOT FOUND THEN RAISE unique_violation USING MESSAGE = "
+            + b"'tracking position already recorded'; END IF; END$ledger$"
+        )
+
+
+class PostgresFactory(InfrastructureFactory[PostgresTrackingRecorder]):
+    """Builds the recorders from the environment (see ``store.config``)."""
+
+    POSTGRES_DBNAME = "POSTGRES_DBNAME"
+    POSTGRES_HOST = "POSTGRES_HOST"
+    POSTGRES_PORT = "POSTGRES_PORT"
+    POSTGRES_USER = "POSTGRES_USER"
+    POSTGRES_PASSWORD = "POSTGRES_PASSWORD"
+    POSTGRES_SCHEMA = "POSTGRES_SCHEMA"
+    POSTGRES_POOL_SIZE = "POSTGRES_POOL_SIZE"
+    POSTGRES_MAX_OVERFLOW = "POSTGRES_MAX_OVERFLOW"
+    POSTGRES_POOL_TIMEOUT = "POSTGRES_POOL_TIMEOUT"
+    POSTGRES_CONNECT_TIMEOUT = "POSTGRES_CONNECT_TIMEOUT"
+    POSTGRES_LOCK_TIMEOUT = "POSTGRES_LOCK_TIMEOUT"
+    POSTGRES_CONN_MAX_AGE = "POSTGRES_CONN_MAX_AGE"
+    POSTGRES_PRE_PING = "POSTGRES_PRE_PING"
+    ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
+    CREATE_TABLE = "CREATE_TABLE"
+
+    aggregate_recorder_class = PostgresAggregateRecorder
+    application_recorder_class = PostgresApplicationRecorder
+    tracking_recorder_class = PostgresTrackingRecorder
+    process_recorder_class = PostgresProcessRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        dbname = self.env.get(self.POSTGRES_DBNAME)
+        if not dbname:
+            msg = (
+                "PostgreSQL database name not found in environment with keys: "
+                + ", ".join(self.env.create_keys(self.POSTGRES_DBNAME))
+            )
+            raise OSError(msg)
+        max_age = self._number(self.POSTGRES_CONN_MAX_AGE, 0.0)
+        self.datastore = PostgresDatastore(
+            ConnectionSettings(
+                dbname=dbname,
+                host=self.env.get(self.POSTGRES_HOST) or "127.0.0.1",
+                port=int(self._number(self.POSTGRES_PORT, 5432)),
+                user=self.env.get(self.POSTGRES_USER) or "postgres",
+                password=self.env.get(self.POSTGRES_PASSWORD) or "",
+                connect_timeout=self._number(self.POSTGRES_CONNECT_TIMEOUT, 5.0),
+            ),
+            schema=self.env.get(self.POSTGRES_SCHEMA) or "public",
+            pool_size=int(self._number(self.POSTGRES_POOL_SIZE, 5)),
+            max_overflow=int(self._number(self.POSTGRES_MAX_OVERFLOW, 10)),
+            pool_timeout=self._number(self.POSTGRES_POOL_TIMEOUT, 5.0),
+            max_age=max_age or None,
+            pre_ping=strtobool(self.env.get(self.POSTGRES_PRE_PING) or "no"),
+            lock_timeout=self._number(self.POSTGRES_LOCK_TIMEOUT, 5.0),
+            originator_id_type=(
+                self.env.get(self.ORIGINATOR_ID_TYPE) or "uuid"
+            ).lower(),
+        )
+
+    def _number(self, key: str, default: float) -> float:
+        raw = (self.env.get(key) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            msg = f"{key} must be a non-negative number, not {raw!r}"
+            raise OSError(msg)
+        return value
+
+    def _create_table(self) -> bool:
+        return bool(strtobool(self.env.get(self.CREATE_TABLE) or "yes"))
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        recorder = self.aggregate_recorder_class(
+            self.datastore, events_table_name=f"stored_{purpose}"
+        )
+        if self._create_table():
+            recorder.create_table()
+        return recorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        topic = self.env.get(self.APPLICATION_RECORDER_TOPIC)
+        cls = resolve_topic(topic) if topic else self.application_recorder_class
+        recorder = cls(self.datastore)
+        if self._create_table():
+            recorder.create_table()
+        return recorder
+
+    def tracking_recorder(
+        self, tracking_recorder_class: type[PostgresTrackingRecorder] | None = None
+    ) -> PostgresTrackingRecorder:
+        if tracking_recorder_class is None:
+            topic = self.env.get(self.TRACKING_RECORDER_TOPIC)
+            tracking_recorder_class = (
+                resolve_topic(topic) if topic else self.tracking_recorder_class
+            )
+        assert tracking_recorder_class is not None
+        recorder = tracking_recorder_class(self.datastore)
+        if self._create_table():
+            recorder.create_table()
+        return recorder
+
+    def process_recorder(self) -> ProcessRecorder:
+        topic = self.env.get(self.PROCESS_RECORDER_TOPIC)
+        cls = resolve_topic(topic) if topic else self.process_recorder_class
+        recorder = cls(self.datastore)
+        if self._create_table():
+            recorder.create_table()
+        return recorder
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+Factory = PostgresFactory

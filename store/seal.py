@@ -1,0 +1,91 @@
+"""The seal: how a stored event becomes a leaf of the log's Merkle tree.
+
+Canonical bytes of a stored event (version 1 of this encoding). Four fields, in this
+order, each as a 4-byte big-endian unsigned length followed by that many bytes:
+
+1. originator id: UTF-8 text; a UUID in its canonical lowercase hyphenated form
+   (``str(uuid)``), so the same event hashes the same on PostgreSQL (uuid column) and
+   SQLite (text column);
+2. originator version: 8-byte big-endian two's-complement integer;
+3. topic: UTF-8 text;
+4. state: the bytes exactly as stored, i.e. after the mapper's compression and
+   encryption, so leaves can still be recomputed (and proofs checked) after a cipher
+   key has been destroyed.
+
+leaf hash = SHA-256(0x00 || canonical bytes). Log position n (1-based) is leaf n - 1.
+The position itself is not in the leaf: it is fixed by where the leaf sits in the
+tree, so moving a row changes the root.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from uuid import UUID
+
+from store.merkle import HASH_SIZE, Frontier, leaf_hash
+
+_LENGTH = struct.Struct(">I")
+_VERSION = struct.Struct(">q")
+
+
+def canonical_event_bytes(
+    originator_id: UUID | str, originator_version: int, topic: str, state: bytes
+) -> bytes:
+    """The bytes a stored event's leaf hash is computed over (encoding above)."""
+    fields = (
+        str(originator_id).encode(),
+        _VERSION.pack(originator_version),
+        topic.encode(),
+        bytes(state),
+    )
+    return b"".join(_LENGTH.pack(len(f)) + f for f in fields)
+
+
+def event_leaf_hash(
+    originator_id: UUID | str, originator_version: int, topic: str, state: bytes
+) -> bytes:
+    """SHA-256(0x00 || canonical bytes) of one stored event."""
+    return leaf_hash(
+        canonical_event_bytes(originator_id, originator_version, topic, state)
+    )
+
+
+@dataclass(frozen=True)
+class SealedRow:
+    """One stored event as the store keeps it, with its place in the log."""
+
+    position: int
+    originator_id: UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
+    leaf_hash: bytes
+    nodes: bytes
+    """Hashes of the interior nodes this leaf completed, level 1 first."""
+
+    def recomputed_leaf_hash(self) -> bytes:
+        return event_leaf_hash(
+            self.originator_id, self.originator_version, self.topic, self.state
+        )
+
+    def node(self, level: int) -> bytes:
+        """The completed node at ``level`` (1-based) stored on this row."""
+        start = (level - 1) * HASH_SIZE
+        return self.nodes[start : start + HASH_SIZE]
+
+
+def seal_rows(
+    frontier: Frontier, events: list[tuple[UUID | str, int, str, bytes]]
+) -> list[tuple[int, bytes, bytes]]:
+    """Advance ``frontier`` over new events; return (position, leaf, nodes) for each.
+
+    ``frontier`` is mutated: on return it is the frontier of the log with the new
+    events appended, ready to be stored in the same transaction as the rows.
+    """
+    sealed = []
+    for originator_id, version, topic, state in events:
+        leaf = event_leaf_hash(originator_id, version, topic, state)
+        completed = frontier.append(leaf)
+        sealed.append((frontier.size, leaf, b"".join(n.hash for n in completed)))
+    return sealed
