@@ -1,43 +1,55 @@
-"""The ``ledger`` command line."""
+"""The ``ledger`` command line: translates arguments into store and ledger calls."""
 
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
+
+from eventsourcing.persistence import PersistenceError
+
+from store.config import StoreConfigurationError
 
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 Handler = Callable[[argparse.Namespace], int]
+EXIT_UNUSABLE_STORE = 2
 
 
 def _add_status(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("status", help="describe the configured store")
+    parser = subparsers.add_parser(
+        "status", help="show the configured store's size and Merkle root"
+    )
     parser.set_defaults(handler=_status)
 
 
 def _status(args: argparse.Namespace) -> int:
-    # PLACEHOLDER (store issue): to become
-    #   store.open_store(store.config.environment_for(LEDGER_DATABASE_URL)).
-    # Until then, delegate to store.inspect.describe_store, imported lazily so
-    # the rest of the CLI works without the store.
-    from store.inspect import describe_store
+    from store.status import describe_store
 
-    print(describe_store(os.environ.get("LEDGER_DATABASE_URL")))
+    print(describe_store())
     return 0
 
 
 def _add_demo(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="run the demo")
+    parser = subparsers.add_parser(
+        "demo", help="write synthetic events to a demo store and verify its seal"
+    )
+    parser.add_argument("--events", type=int, default=5_000)
     parser.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    # PLACEHOLDER: the lead replaces this with the real demo.
-    print("not yet")
-    return 0
+    from api.store_demo import run_store_demo
+
+    print(
+        "The domain, API and console arrive with later issues; this demo exercises\n"
+        "the event store: gapless positions and the Merkle seal written with each save."
+    )
+    report = run_store_demo(events=args.events)
+    print(report)
+    return 0 if report.endswith("OK") else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except (StoreConfigurationError, PersistenceError) as e:
+        # A bad URL or an unreachable server is an operator's problem, not a bug:
+        # say what is wrong, without a traceback.
+        print(f"ledger: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE_STORE
 
 
 if __name__ == "__main__":

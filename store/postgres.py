@@ -304,28 +304,71 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             if tracking is not None:
                 self._write(b"BEGIN;" + self._tracking_statement(tracking) + b";COMMIT")
             return []
-        cache = self.datastore.frontiers
-        with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
-            for _ in range(MAX_FRONTIER_RETRIES):
-                before = cache.get(self.events_table_name)
-                if before is None:
-                    before = self._read_frontier(curs)
-                after = before.copy()
-                batch, positions = self._save_batch(
-                    curs, before, after, stored_events, tracking
-                )
-                try:
-                    curs.execute(batch)
-                except psycopg2.Error as e:
-                    _rollback_quietly(curs)
-                    cache.pop(self.events_table_name, None)
-                    if e.pgcode == FRONTIER_MOVED:
-                        continue
-                    raise
-                cache[self.events_table_name] = after
-                return positions
+        for _ in range(MAX_FRONTIER_RETRIES):
+            outcome, sealed = self._attempt_save(stored_events, tracking)
+            if outcome == "lost" and self._committed(sealed):
+                outcome = "saved"
+            if outcome == "saved":
+                return [position for position, _ in sealed]
         msg = "the log kept moving under this writer; gave up after retries"
         raise es.OperationalError(msg)
+
+    def _attempt_save(
+        self, stored_events: Sequence[StoredEvent], tracking: Tracking | None
+    ) -> tuple[str, list[tuple[int, bytes]]]:
+        """One batch: "saved", "moved" (another process wrote first) or "lost"."""
+        cache = self.datastore.frontiers
+        with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
+            before = cache.get(self.events_table_name) or self._read_frontier(curs)
+            after = before.copy()
+            batch, sealed = self._save_batch(
+                curs, before, after, stored_events, tracking
+            )
+            try:
+                curs.execute(batch)
+            except psycopg2.Error as e:
+                cache.pop(self.events_table_name, None)
+                if e.pgcode == FRONTIER_MOVED:
+                    _rollback_quietly(curs)
+                    return "moved", sealed
+                if conn.closed and isinstance(
+                    e, psycopg2.OperationalError | psycopg2.InterfaceError
+                ):
+                    self.datastore.pool.discard_idle()
+                    return "lost", sealed
+                _rollback_quietly(curs)
+                raise
+            cache[self.events_table_name] = after
+            return "saved", sealed
+
+    def _committed(self, sealed: list[tuple[int, bytes]]) -> bool:
+        """After a connection was lost mid-save: did that save commit?
+
+        Its rows would be at the positions it was given with the leaf hashes it
+        computed. SHARE mode waits for any writer still holding the table lock (our
+        own batch among them, if the server is still running it) before looking.
+        """
+        first, last = sealed[0][0], sealed[-1][0]
+        try:
+            with self.datastore.pool.connection() as conn, conn.cursor() as curs:
+                try:
+                    curs.execute(
+                        f"BEGIN;LOCK TABLE {self.events_table} IN SHARE MODE;"
+                        f"SELECT notification_id, leaf_hash FROM {self.events_table} "
+                        "WHERE notification_id BETWEEN %s AND %s "
+                        "ORDER BY notification_id",
+                        (first, last),
+                    )
+                    found = [(row[0], bytes(row[1])) for row in curs.fetchall()]
+                finally:
+                    _rollback_quietly(curs)
+        except es.PersistenceError as e:
+            msg = (
+                "the connection was lost during a save and the store cannot be "
+                f"reached to learn whether positions {first}-{last} were committed"
+            )
+            raise es.OperationalError(msg) from e
+        return found == [(position, leaf) for position, leaf in sealed]
 
     def _save_batch(
         self,
@@ -334,7 +377,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         after: Frontier,
         stored_events: Sequence[StoredEvent],
         tracking: Tracking | None,
-    ) -> tuple[bytes, list[int]]:
+    ) -> tuple[bytes, list[tuple[int, bytes]]]:
         ids = [self._id_param(e.originator_id) for e in stored_events]
         sealed = seal_rows(
             after,
@@ -369,7 +412,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         if tracking is not None:
             parts.append(self._tracking_statement(tracking))
         parts += [f"NOTIFY {self.channel}".encode(), b"COMMIT"]
-        return b";".join(parts), [position for position, _, _ in sealed]
+        return b";".join(parts), [(position, leaf) for position, leaf, _ in sealed]
 
     def _tracking_statement(self, tracking: Tracking) -> bytes:
         msg = "process recorders record tracking: see PostgresProcessRecorder"

@@ -71,7 +71,9 @@ def connect(settings: ConnectionSettings) -> psycopg2.extensions.connection:
             keepalives_count=3,
         )
     except psycopg2.OperationalError as e:
-        reason = str(e).strip().splitlines()[-1] if str(e).strip() else "no reason"
+        # libpq: 'connection to server at "h", port p failed: <why>\n\t<hint>'
+        first_line = (str(e).strip().splitlines() or ["no reason given"])[0]
+        reason = first_line.rpartition(" failed: ")[2] or first_line
         msg = f"cannot connect to {settings.describe()}: {reason}"
         raise es.OperationalError(msg) from e
     # Transactions are explicit (BEGIN ... COMMIT sent in the same batch as the work),

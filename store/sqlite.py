@@ -19,6 +19,7 @@ import sqlite3
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -288,8 +289,13 @@ class SealedSQLiteFactory(es_sqlite.SQLiteFactory):
                 f"not {raw_interval!r}"
             )
             raise OSError(msg)
+        db_name = library_datastore.pool.db_name
+        if not library_datastore.pool.is_sqlite_memory_mode and not db_name.startswith(
+            "file:"
+        ):
+            Path(db_name).parent.mkdir(parents=True, exist_ok=True)
         self.datastore = SealedSQLiteDatastore(
-            db_name=library_datastore.pool.db_name,
+            db_name=db_name,
             lock_timeout=library_datastore.pool.lock_timeout,
             single_row_tracking=library_datastore.single_row_tracking,
             originator_id_type=library_datastore.originator_id_type,

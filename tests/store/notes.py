@@ -1,4 +1,4 @@
-"""A store-agnostic aggregate for exercising the store through eventsourcing's Application.
+"""A store-agnostic aggregate, to drive the store through eventsourcing's Application.
 
 The store knows nothing of prisons, so its tests use the smallest aggregate that has
 what matters here: an id derived from a name (as a Case's is from a prisoner number),

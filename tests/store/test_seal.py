@@ -1,4 +1,4 @@
-"""The seal is computed in the write and is right: checked from the stored rows alone."""
+"""The seal is computed in the write, and is right: checked from the stored rows."""
 
 from __future__ import annotations
 
