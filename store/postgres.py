@@ -47,6 +47,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
 from store.merkle import Frontier
+from store.notification_query import notification_query
 from store.postgres_pool import (
     ConnectionSettings,
     Psycopg2ConnectionPool,
@@ -449,29 +450,15 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
-        conditions: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            conditions.append(
-                "notification_id >= %s"
-                if inclusive_of_start
-                else "notification_id > %s"
-            )
-            params.append(start)
-        if stop is not None:
-            conditions.append("notification_id <= %s")
-            params.append(stop)
-        if topics:
-            conditions.append("topic = ANY(%s)")
-            params.append(list(topics))
-        statement = (
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {self.events_table}"
+        statement, params = notification_query(
+            self.events_table,
+            start=start,
+            limit=limit,
+            stop=stop,
+            topics=topics,
+            inclusive_of_start=inclusive_of_start,
+            placeholder="%s",
         )
-        if conditions:
-            statement += " WHERE " + " AND ".join(conditions)
-        statement += " ORDER BY notification_id LIMIT %s"
-        params.append(limit)
         return [
             Notification(
                 id=row[0],

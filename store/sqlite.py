@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from store.merkle import Frontier
+from store.notification_query import notification_query
 from store.polling import PollingSubscription
 from store.seal import SealedRow, seal_rows
 
@@ -189,27 +190,15 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
-        conditions: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            conditions.append(
-                "notification_id>=?" if inclusive_of_start else "notification_id>?"
-            )
-            params.append(start)
-        if stop is not None:
-            conditions.append("notification_id<=?")
-            params.append(stop)
-        if topics:
-            conditions.append(f"topic IN ({','.join('?' * len(topics))})")
-            params.extend(topics)
-        statement = (
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {self.events_table_name} "
+        statement, params = notification_query(
+            self.events_table_name,
+            start=start,
+            limit=limit,
+            stop=stop,
+            topics=topics,
+            inclusive_of_start=inclusive_of_start,
+            placeholder="?",
         )
-        if conditions:
-            statement += "WHERE " + " AND ".join(conditions) + " "
-        statement += "ORDER BY notification_id LIMIT ?"
-        params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             return [
