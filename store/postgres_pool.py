@@ -78,6 +78,13 @@ def connect(settings: ConnectionSettings) -> psycopg2.extensions.connection:
         raise es.OperationalError(msg) from e
     # Transactions are explicit (BEGIN ... COMMIT sent in the same batch as the work),
     # which is what lets a save be one round trip.
+    if conn.get_parameter_status("standard_conforming_strings") != "on":
+        conn.close()
+        msg = (
+            f"{settings.describe()} has standard_conforming_strings off; the store "
+            "writes bytea as '\\x...' literals and needs it on (the default)"
+        )
+        raise es.OperationalError(msg)
     conn.autocommit = True
     psycopg2.extras.register_uuid(conn_or_curs=conn)  # type: ignore[no-untyped-call]
     return conn

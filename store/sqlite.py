@@ -130,7 +130,7 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super().insert_events(stored_events, **kwargs)
-        if stored_events:
+        if stored_events and self._subscriptions:
             for subscription in list(self._subscriptions):
                 subscription.wake()
         return notification_ids
@@ -159,15 +159,16 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
                 for i, e in zip(stored_ids, stored_events, strict=True)
             ],
         )
-        c.executemany(
-            self.insert_events_statement,
-            [
-                (position, i, e.originator_version, e.topic, e.state, leaf, nodes)
-                for (position, leaf, nodes), i, e in zip(
-                    sealed, stored_ids, stored_events, strict=True
-                )
-            ],
-        )
+        rows = [
+            (position, i, e.originator_version, e.topic, e.state, leaf, nodes)
+            for (position, leaf, nodes), i, e in zip(
+                sealed, stored_ids, stored_events, strict=True
+            )
+        ]
+        if len(rows) == 1:  # most saves; execute is cheaper than executemany
+            c.execute(self.insert_events_statement, rows[0])
+        else:
+            c.executemany(self.insert_events_statement, rows)
         c.execute(self.update_frontier_statement, (frontier.size, frontier.to_bytes()))
         return [position for position, _, _ in sealed]
 

@@ -126,3 +126,15 @@ def test_leaves_cover_the_bytes_as_stored_after_compression_and_encryption(
     assert b"A1234BC" not in row.state
     # The leaf can be checked without the key; the key still reads the event.
     assert app.repository.get(note.id).text == secret
+
+
+def test_awkward_topics_and_states_are_stored_exactly(store_url: str) -> None:
+    app = notes_app(store_url)
+    recorder: Any = app.recorder
+    topic = "tests:Note.O'Brien\\'); DROP TABLE stored_events; -- ünïcode"
+    state = bytes(range(256)) + b"\\x00'"
+    event = StoredEvent(UUID(int=42, version=4), 1, topic, state)
+    recorder.insert_events([event])
+    (stored,) = recorder.select_events(event.originator_id)
+    assert (stored.topic, stored.state) == (topic, state)
+    assert_seal_is_consistent(recorder)
