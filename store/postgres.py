@@ -123,10 +123,6 @@ class PostgresDatastore:
                     raise
         raise AssertionError  # pragma: no cover
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
-        with self.pool.connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
-
     def close(self) -> None:
         self.pool.close()
 
@@ -304,7 +300,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         tracking: Tracking | None = kwargs.get("tracking")
         if not stored_events:
             if tracking is not None:
-                self._write(b"BEGIN;" + self._tracking_statement(tracking) + b";COMMIT")
+                self._record_tracking_only(tracking)
             return []
         for _ in range(MAX_FRONTIER_RETRIES):
             outcome, sealed = self._attempt_save(stored_events, tracking)
@@ -415,7 +411,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             ),
         ]
         if tracking is not None:
-            parts.append(self._tracking_statement(tracking))
+            parts.append(self._tracking_statement(curs, tracking))
         parts += [f"NOTIFY {self.channel}".encode(), b"COMMIT"]
         return b";".join(parts), [(position, leaf) for position, leaf, _ in sealed]
 
@@ -431,14 +427,16 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             self._topic_literals[topic] = literal
         return literal
 
-    def _tracking_statement(self, tracking: Tracking) -> bytes:
+    def _tracking_statement(self, curs: Any, tracking: Tracking) -> bytes:
         msg = "process recorders record tracking: see PostgresProcessRecorder"
         raise es.ProgrammingError(msg)
 
-    def _write(self, batch: bytes) -> None:
-        with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
+    def _record_tracking_only(self, tracking: Tracking) -> None:
+        with self.datastore.pool.connection() as conn, conn.cursor() as curs:
             try:
-                curs.execute(batch)
+                curs.execute(
+                    b"BEGIN;" + self._tracking_statement(curs, tracking) + b";COMMIT"
+                )
             except psycopg2.Error:
                 _rollback_quietly(curs)
                 raise
@@ -636,14 +634,13 @@ class PostgresProcessRecorder(
             events_table_name=events_table_name,
         )
 
-    def _tracking_statement(self, tracking: Tracking) -> bytes:
+    def _tracking_statement(self, curs: Any, tracking: Tracking) -> bytes:
         # Inside the save's batch there is no round trip to look at RETURNING, so a
         # refused position raises unique_violation (-> IntegrityError) server-side.
-        with self.datastore.pool.connection() as conn, conn.cursor() as curs:
-            upsert: bytes = curs.mogrify(
-                self._upsert_tracking(),
-                (tracking.application_name, tracking.notification_id),
-            )
+        upsert: bytes = curs.mogrify(
+            self._upsert_tracking(),
+            (tracking.application_name, tracking.notification_id),
+        )
         return (
             b"DO $ledger$BEGIN "
             + upsert
