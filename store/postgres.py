@@ -487,6 +487,17 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     def max_notification_id(self) -> int | None:
         return self.frontier().size or None
 
+    def position_of(
+        self, originator_id: UUID | str, originator_version: int
+    ) -> int | None:
+        """The notification id (log position) of one stored event, if stored."""
+        rows = self.datastore.query(
+            f"SELECT notification_id FROM {self.events_table} "
+            "WHERE originator_id = %s AND originator_version = %s",
+            (self._id_param(originator_id), originator_version),
+        )
+        return int(rows[0][0]) if rows else None
+
     def select_sealed_rows(self, after: int, limit: int) -> list[SealedRow]:
         """Stored rows with their seal columns, in position order, after ``after``."""
         rows = self.datastore.query(

@@ -216,6 +216,24 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
     def _max_notification_id(self, c: es_sqlite.SQLiteCursor) -> Any:
         return self._read_frontier(c).size or None
 
+    def position_of(
+        self, originator_id: UUID | str, originator_version: int
+    ) -> int | None:
+        """The notification id (log position) of one stored event, if stored."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT notification_id FROM {self.events_table_name} "
+                "WHERE originator_id=? AND originator_version=?",
+                (
+                    originator_id.hex
+                    if isinstance(originator_id, UUID)
+                    else originator_id,
+                    originator_version,
+                ),
+            )
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
     def select_sealed_rows(self, after: int, limit: int) -> list[SealedRow]:
         """Stored rows with their seal columns, in position order, after ``after``."""
         with self.datastore.transaction(commit=False) as c:

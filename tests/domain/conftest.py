@@ -1,0 +1,50 @@
+"""Fixtures for the domain's tests: a JourneyLedger on each store, and people in custody."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import count
+from typing import Any
+
+import pytest
+
+from domain.context import RequestContext
+from domain.ledger import JourneyLedger
+from store.config import environment_for
+
+_refs = count(1)
+
+
+def ctx(**overrides: Any) -> RequestContext:
+    """A recording context at Leeds (LEI) by a synthetic officer."""
+    values: dict[str, Any] = {
+        "recorded_by": "TSTAFF_GEN",
+        "prison": "LEI",
+        "source": "tests",
+        "correlation_id": f"corr-{next(_refs)}",
+    }
+    values.update(overrides)
+    return RequestContext(**values)
+
+
+def receive(ledger: JourneyLedger, number: str, prison: str = "LEI", **kw: Any) -> int:
+    """Receive a person on remand; returns the case's version."""
+    fields: dict[str, Any] = {
+        "booking_no": "10001A",
+        "movement_reason": "N",
+        "legal_status": "remand",
+        "personal_details": {"first_name": "Testy", "last_name": "McTestface"},
+    }
+    fields.update(kw)
+    return ledger.record_reception(ctx(prison=prison), number, **fields).version
+
+
+def ledger_on(url: str, **settings: str) -> JourneyLedger:
+    return JourneyLedger(env=environment_for(url) | settings)
+
+
+@pytest.fixture
+def ledger(store_url: str) -> Iterator[JourneyLedger]:
+    app = ledger_on(store_url)
+    yield app
+    app.close()
