@@ -1,4 +1,4 @@
-"""Fixtures for the domain's tests: a JourneyLedger on each store, and people in custody."""
+"""Domain test fixtures: a JourneyLedger on each store, and people in custody."""
 
 from __future__ import annotations
 

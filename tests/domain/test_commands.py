@@ -125,7 +125,11 @@ def test_health_screening_stages_in_order(ledger: JourneyLedger) -> None:
     with pytest.raises(errors.ScreeningOutOfOrder):
         ledger.record_health_screening(ctx(), PN, stage="initial", outcome="again")
     ledger.record_health_screening(
-        ctx(), PN, stage="comprehensive", outcome="referred", referrals=["mental health"]
+        ctx(),
+        PN,
+        stage="comprehensive",
+        outcome="referred",
+        referrals=["mental health"],
     )
     assert set(ledger.case(PN).screenings) == {"initial", "comprehensive"}
 
@@ -219,7 +223,11 @@ def test_incident_with_several_people_is_one_event_per_case_in_one_save(
         ].role
         for r in results
     }
-    assert roles == {"A1111AA": "perpetrator", "B2222BB": "victim", "C3333CC": "involved"}
+    assert roles == {
+        "A1111AA": "perpetrator",
+        "B2222BB": "victim",
+        "C3333CC": "involved",
+    }
 
 
 def test_incident_is_all_or_nothing(ledger: JourneyLedger) -> None:
@@ -305,7 +313,11 @@ def test_temporary_release(ledger: JourneyLedger) -> None:
 def test_resettlement_steps(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     ledger.record_resettlement_step(
-        ctx(), PN, element="id", status="in_progress", detail="birth certificate ordered"
+        ctx(),
+        PN,
+        element="id",
+        status="in_progress",
+        detail="birth certificate ordered",
     )
     ledger.record_resettlement_step(
         ctx(), PN, element="id", status="done", detail="provisional licence issued"

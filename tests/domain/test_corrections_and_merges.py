@@ -1,0 +1,154 @@
+"""Corrections keep the original and change what the case shows; merges and unmerges."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain import errors
+from domain.events import EventCorrected, RiskAssessed
+from domain.ledger import JourneyLedger
+from tests.domain.conftest import ctx, receive
+
+PN = "A1234BC"
+
+
+def assess(ledger: JourneyLedger, tier: str) -> int:
+    return ledger.record_risk_assessment(
+        ctx(),
+        PN,
+        tier=tier,
+        tier_change_level=1,
+        rosh="medium",
+        likelihood_of_reoffending="medium",
+        assessor="Dr Synthetic",
+    ).version
+
+
+def test_a_correction_changes_the_case_and_keeps_the_original(
+    ledger: JourneyLedger,
+) -> None:
+    receive(ledger, PN)
+    version = assess(ledger, "B")
+    result = ledger.correct_event(
+        ctx(), PN, version=version, reason="keyed wrong", corrected_fields={"tier": "C"}
+    )
+    assert ledger.case(PN).tier == "C"
+    history = list(ledger.events.get(ledger.case(PN).id))
+    original, correction = history[version - 1], history[result.version - 1]
+    assert isinstance(original, RiskAssessed) and original.tier == "B"
+    assert isinstance(correction, EventCorrected)
+    assert correction.corrects_version == version
+    assert correction.corrects_topic == RiskAssessed.TOPIC
+    assert correction.corrected_fields == {"tier": "C"}
+
+
+def test_correcting_an_older_event_does_not_override_a_newer_one(
+    ledger: JourneyLedger,
+) -> None:
+    receive(ledger, PN)
+    older = assess(ledger, "B")
+    assess(ledger, "A")
+    ledger.correct_event(
+        ctx(), PN, version=older, reason="keyed wrong", corrected_fields={"tier": "D"}
+    )
+    assert ledger.case(PN).tier == "A"
+
+
+def test_correcting_a_release_date_recomputes_its_flag(ledger: JourneyLedger) -> None:
+    receive(ledger, PN)
+    version = ledger.set_release_date(
+        ctx(), PN, date_type="CRD", release_date=date(2025, 6, 11)
+    ).version
+    assert not ledger.case(PN).release_dates["CRD"]["flagged"]
+    with pytest.raises(errors.InvalidValue):
+        ledger.correct_event(
+            ctx(), PN, version=version, reason="x", corrected_fields={"flagged": True}
+        )
+    ledger.correct_event(
+        ctx(),
+        PN,
+        version=version,
+        reason="calculation error",
+        corrected_fields={"release_date": date(2025, 6, 13)},
+    )
+    assert ledger.case(PN).release_dates["CRD"]["flagged"]
+
+
+def test_correction_rules(ledger: JourneyLedger) -> None:
+    receive(ledger, PN)
+    version = assess(ledger, "B")
+    with pytest.raises(errors.CorrectionTargetMissing):
+        ledger.correct_event(
+            ctx(), PN, version=99, reason="x", corrected_fields={"tier": "C"}
+        )
+    with pytest.raises(errors.CorrectionNotCorrectable):
+        ledger.correct_event(
+            ctx(), PN, version=1, reason="x", corrected_fields={"prisoner_number": "x"}
+        )
+    with pytest.raises(errors.IdentityFieldNotCorrectable):
+        ledger.correct_event(
+            ctx(), PN, version=2, reason="x", corrected_fields={"booking_no": "20002B"}
+        )
+    with pytest.raises(errors.IdentityFieldNotCorrectable):
+        ledger.correct_event(
+            ctx(), PN, version=version, reason="x", corrected_fields={"prison": "MDI"}
+        )
+    with pytest.raises(errors.InvalidValue):
+        ledger.correct_event(
+            ctx(), PN, version=version, reason="x", corrected_fields={"tier": "Z"}
+        )
+    correction = ledger.correct_event(
+        ctx(), PN, version=version, reason="x", corrected_fields={"tier": "C"}
+    ).version
+    with pytest.raises(errors.AlreadyCorrected):
+        ledger.correct_event(
+            ctx(), PN, version=version, reason="x", corrected_fields={"tier": "D"}
+        )
+    with pytest.raises(errors.CorrectionNotCorrectable):
+        ledger.correct_event(
+            ctx(), PN, version=correction, reason="x", corrected_fields={"tier": "D"}
+        )
+
+
+def test_a_released_case_can_still_be_corrected(ledger: JourneyLedger) -> None:
+    receive(ledger, PN)
+    released = ledger.record_release(
+        ctx(), PN, movement_reason="CR", accommodation="not_known"
+    ).version
+    ledger.correct_event(
+        ctx(),
+        PN,
+        version=released,
+        reason="accommodation confirmed late",
+        corrected_fields={"accommodation": "settled", "movement_reason": "HR"},
+    )
+    release = ledger.case(PN).last_release
+    assert release is not None
+    assert (release["accommodation"], release["release_type"]) == ("settled", "hdc")
+
+
+def test_merge_and_unmerge(ledger: JourneyLedger) -> None:
+    receive(ledger, "A1111AA")
+    receive(ledger, "B2222BB")
+    with pytest.raises(errors.MergeNotAllowed):
+        ledger.merge_cases(ctx(), retired_number="A1111AA", survivor_number="A1111AA")
+    ledger.merge_cases(ctx(), retired_number="B2222BB", survivor_number="A1111AA")
+    assert ledger.case("B2222BB").merged_into == "A1111AA"
+    assert ledger.case("A1111AA").absorbed == ["B2222BB"]
+    assert ledger.resolve_case("B2222BB").prisoner_number == "A1111AA"
+    with pytest.raises(errors.CaseRetired):
+        ledger.open_acct(ctx(), "B2222BB", triggers=["x"])
+    with pytest.raises(errors.MergeNotAllowed):
+        ledger.merge_cases(ctx(), retired_number="A1111AA", survivor_number="B2222BB")
+    with pytest.raises(errors.NotMerged):
+        ledger.unmerge_cases(ctx(), retired_number="A1111AA", survivor_number="B2222BB")
+    ledger.unmerge_cases(ctx(), retired_number="B2222BB", survivor_number="A1111AA")
+    assert ledger.case("B2222BB").merged_into is None
+    assert ledger.case("A1111AA").absorbed == []
+    # Both histories stay readable under their own numbers.
+    for number in ("A1111AA", "B2222BB"):
+        topics = [type(e).__name__ for e in ledger.events.get(ledger.case(number).id)]
+        assert topics[-2:] == ["CasesMerged", "CasesUnmerged"]
+    ledger.open_acct(ctx(), "B2222BB", triggers=["after unmerge"])
