@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from eventsourcing.persistence import PersistenceError
 
+from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
 from store.config import StoreConfigurationError
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for register in (_add_status, _add_demo):
+    for register in (_add_status, _add_demo, *EVIDENCE_COMMANDS):
         register(subparsers)
     return parser
 

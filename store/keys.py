@@ -1,0 +1,100 @@
+"""Key files: the log's signing key and witnesses' cosigning keys, on disk.
+
+A key file holds one private key string in the Go sumdb/note encoding
+(``PRIVATE+KEY+<name>+<hex key ID>+base64(type || seed)``, see
+``store.signed_note``) and a newline. It is created with mode 0600 and never
+overwritten unless asked. The log's key file is ``LEDGER_SIGNING_KEY_FILE``, default
+``./var/ledger-signing.key``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from store.evidence_errors import EvidenceError
+from store.signed_note import (
+    ED25519,
+    Ed25519Signer,
+    Ed25519Verifier,
+    parse_skey,
+    parse_vkey,
+)
+
+KEY_FILE_VARIABLE = "LEDGER_SIGNING_KEY_FILE"
+DEFAULT_KEY_FILE = "var/ledger-signing.key"
+
+
+def signing_key_path() -> Path:
+    return Path(os.environ.get(KEY_FILE_VARIABLE, "").strip() or DEFAULT_KEY_FILE)
+
+
+def create_key_file(
+    path: Path, name: str, signature_type: int = ED25519, *, force: bool = False
+) -> Ed25519Signer:
+    """Generate a key, write it to ``path`` (mode 0600) and return it."""
+    if path.exists() and not force:
+        msg = (
+            f"{path} already exists; refusing to overwrite a signing key "
+            "(use --force to replace it: checkpoints signed with the old key will "
+            "then only verify with the old verifier key)"
+        )
+        raise EvidenceError(msg)
+    signer = Ed25519Signer.generate(name, signature_type)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".new")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    descriptor = os.open(temporary, flags, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        os.write(descriptor, (signer.skey() + "\n").encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+    return signer
+
+
+def load_key_file(path: Path, signature_type: int | None = None) -> Ed25519Signer:
+    """The private key in ``path``; refuses files others can read or write."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        msg = f"no key file at {path} (create one with: ledger keys init)"
+        raise EvidenceError(msg) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise EvidenceError(f"cannot read the key file {path}: {e}") from e
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        msg = (
+            f"key file {path} is readable or writable by others (mode "
+            f"{stat.S_IMODE(mode):04o}); make it 0600"
+        )
+        raise EvidenceError(msg)
+    try:
+        signer = parse_skey(text)
+    except EvidenceError as e:
+        raise EvidenceError(f"{path} does not hold a usable private key: {e}") from e
+    if signature_type is not None and signer.signature_type != signature_type:
+        msg = (
+            f"{path} holds a key of signature type 0x{signer.signature_type:02x}, "
+            f"not 0x{signature_type:02x}"
+        )
+        raise EvidenceError(msg)
+    return signer
+
+
+def read_vkey(value: str) -> Ed25519Verifier:
+    """A verifier key given as the vkey string itself or as a file holding it."""
+    text = value.strip()
+    path = Path(text)
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise EvidenceError(f"cannot read the verifier key file {path}: {e}") from e
+    elif text.count("+") < 2:
+        msg = f"{value!r} is neither a verifier key (name+id+key) nor a file"
+        raise EvidenceError(msg)
+    return parse_vkey(text)
