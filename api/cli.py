@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from eventsourcing.persistence import PersistenceError
 
 from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
+from api.seed_commands import SEED_COMMANDS
 from store.config import StoreConfigurationError
 
 if TYPE_CHECKING:
@@ -33,30 +34,10 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_demo(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser(
-        "demo", help="write synthetic events to a demo store and verify its seal"
-    )
-    parser.add_argument("--events", type=int, default=5_000)
-    parser.set_defaults(handler=_demo)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from api.store_demo import run_store_demo
-
-    print(
-        "The domain, API and console arrive with later issues; this demo exercises\n"
-        "the event store: gapless positions and the Merkle seal written with each save."
-    )
-    report = run_store_demo(events=args.events)
-    print(report)
-    return 0 if report.endswith("OK") else 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for register in (_add_status, _add_demo, *EVIDENCE_COMMANDS):
+    for register in (_add_status, *SEED_COMMANDS, *EVIDENCE_COMMANDS):
         register(subparsers)
     return parser
 

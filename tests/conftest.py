@@ -8,6 +8,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from domain.ledger import JourneyLedger
+from tests.ledgers import ledger_on
 from tests.postgres_server import drop_schema_url, fresh_schema_url
 
 
@@ -37,3 +39,11 @@ def store_url(request: pytest.FixtureRequest) -> str:
     """Each store backend in turn."""
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
+
+
+@pytest.fixture
+def ledger(store_url: str) -> Iterator[JourneyLedger]:
+    """A JourneyLedger on each store in turn."""
+    app = ledger_on(store_url)
+    yield app
+    app.close()

@@ -11,7 +11,7 @@ from domain import errors
 from domain.context import RequestContext
 from domain.events import CaseAllocated, OfficerAllocated
 from domain.ledger import CommandResult, JourneyLedger
-from tests.domain.conftest import ctx, ledger_on, receive
+from tests.ledgers import ctx, ledger_on, receive
 
 OFFICER = "KWORKER_GEN"
 

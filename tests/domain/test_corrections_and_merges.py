@@ -9,7 +9,7 @@ import pytest
 from domain import errors
 from domain.events import EventCorrected, RiskAssessed
 from domain.ledger import JourneyLedger
-from tests.domain.conftest import ctx, receive
+from tests.ledgers import ctx, receive
 
 PN = "A1234BC"
 

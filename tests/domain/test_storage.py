@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.events import RiskAssessed
 from domain.ledger import JourneyLedger
-from tests.domain.conftest import ctx, ledger_on, receive
+from tests.ledgers import ctx, ledger_on, receive
 
 PN = "A1234BC"
 

@@ -1,12 +1,9 @@
-"""Domain test fixtures: a JourneyLedger on each store, and people in custody."""
+"""Test helpers for the ledger: contexts, receptions, a JourneyLedger on a store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import count
 from typing import Any
-
-import pytest
 
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
@@ -41,10 +38,3 @@ def receive(ledger: JourneyLedger, number: str, prison: str = "LEI", **kw: Any) 
 
 def ledger_on(url: str, **settings: str) -> JourneyLedger:
     return JourneyLedger(env=environment_for(url) | settings)
-
-
-@pytest.fixture
-def ledger(store_url: str) -> Iterator[JourneyLedger]:
-    app = ledger_on(store_url)
-    yield app
-    app.close()
