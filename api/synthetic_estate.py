@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from uuid import NAMESPACE_URL, uuid5
@@ -524,7 +524,7 @@ def _batches(total: int, size: int) -> Iterator[int]:
 
 
 def _save(
-    ledger: JourneyLedger, aggregates: list[Aggregate], report: SeedReport
+    ledger: JourneyLedger, aggregates: Sequence[Aggregate], report: SeedReport
 ) -> None:
     pending = [e for a in aggregates for e in a.pending_events]
     report.by_type.update(type(e).__name__ for e in pending)

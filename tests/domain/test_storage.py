@@ -127,3 +127,23 @@ def test_snapshots_every_fifty_events_by_default(ledger: JourneyLedger) -> None:
 
 def public_state(aggregate: object) -> dict[str, object]:
     return {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
+
+
+def test_stored_topics_are_the_stable_names_not_module_paths(
+    ledger: JourneyLedger,
+) -> None:
+    from domain.case import Case
+    from domain.events import CASE_EVENTS, OFFICER_EVENTS
+    from domain.officer import Officer
+
+    for cls in (*CASE_EVENTS.values(), *OFFICER_EVENTS.values()):
+        assert "TOPIC" in vars(cls), cls
+        assert getattr(cls, "class_version", 1) >= 1
+    assert Case.TOPIC == "journey-ledger.case:Case"
+    assert Officer.TOPIC == "journey-ledger.officer:Officer"
+    receive(ledger, PN)
+    topics = {n.topic for n in ledger.recorder.select_notifications(1, 100)}
+    assert topics == {
+        "journey-ledger.case:CaseOpened",
+        "journey-ledger.case:PrisonerReceived",
+    }
