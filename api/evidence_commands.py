@@ -213,6 +213,12 @@ def _add_export(subparsers: Subparsers) -> None:
     )
     parser.add_argument("prisoner_number", metavar="PRISONER_NUMBER")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    parser.add_argument(
+        "--key",
+        metavar="VKEY",
+        help="the log's verifier key to put in the bundle (default: derived from "
+        "the signing key file, which also signs a fresh checkpoint if needed)",
+    )
     parser.set_defaults(handler=_reports_evidence_errors(_export))
 
 
@@ -221,15 +227,31 @@ def _export(args: argparse.Namespace) -> int:
     import os
 
     from eventsourcing.application import Application
-    from store.bundle import build_bundle, mapper_decoder
 
     from domain.identifiers import case_id
+    from store.bundle import build_bundle, mapper_decoder
+    from store.checkpoint import issue_checkpoint
     from store.config import environment_for
     from store.evidence_db import evidence_store
+    from store.keys import load_key_file, read_vkey, signing_key_path
+    from store.signed_note import ED25519
 
     number = args.prisoner_number.strip().upper()
     if not PRISONER_NUMBER.match(number):
         msg = f"{args.prisoner_number!r} is not a prisoner number (e.g. A1234BC)"
+        raise EvidenceError(msg)
+    signer = None
+    if signing_key_path().exists():
+        signer = load_key_file(signing_key_path(), ED25519)
+    if args.key:
+        vkey = read_vkey(args.key).vkey()
+    elif signer is not None:
+        vkey = signer.vkey()
+    else:
+        msg = (
+            f"no signing key at {signing_key_path()} and no --key: the bundle needs "
+            "the log's verifier key"
+        )
         raise EvidenceError(msg)
     env: dict[str, str] = environment_for()
     cipher_key = os.environ.get("LEDGER_CIPHER_KEY") or os.environ.get("CIPHER_KEY")
@@ -238,13 +260,18 @@ def _export(args: argparse.Namespace) -> int:
     app: Application[Any] = Application(env=env)
     try:
         store = evidence_store(app.recorder)
+        if not store.select_events_of(str(case_id(number))):
+            raise EvidenceError(f"no events recorded for prisoner number {number}")
+        if signer is not None:
+            issue_checkpoint(store, signer)  # so the newest events can be proved
         bundle = build_bundle(
-            store, str(case_id(number)), decode=mapper_decoder(app.mapper)
+            store,
+            str(case_id(number)),
+            verifier_key=vkey,
+            decode=mapper_decoder(app.mapper),
         )
     finally:
         app.close()
-    if not bundle["events"]:
-        raise EvidenceError(f"no events recorded for prisoner number {number}")
     bundle["subject"] = {"prisoner_number": number}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
@@ -271,7 +298,6 @@ def _verify_bundle(args: argparse.Namespace) -> int:
     import json
 
     from store.bundle import verify_bundle
-
     from store.keys import read_vkey
 
     verifier = read_vkey(args.key)
@@ -311,11 +337,10 @@ def _add_witness(subparsers: Subparsers) -> None:
 
 
 def _witness(args: argparse.Namespace) -> int:
-    from store.witness import StoreLog, witness_log
-
     from store.evidence_db import open_evidence_store
     from store.keys import load_key_file, read_vkey
     from store.signed_note import COSIGNATURE_V1
+    from store.witness import StoreLog, witness_log
 
     if args.source and not args.source.startswith(("sqlite:", "postgres")):
         raise EvidenceError("witnessing over the HTTP API arrives with the API")

@@ -208,7 +208,7 @@ def rebuild_tree(url: str, change_position: int) -> None:
     sql(
         url,
         "UPDATE stored_events SET state = %s WHERE notification_id = %s",
-        [state.replace(b"opened", b"OPENED"), change_position],
+        [state[:-8] + state[-8:].swapcase(), change_position],
     )
     (count,) = sql(url, "SELECT count(*) FROM stored_events")[0]
     frontier = Frontier()

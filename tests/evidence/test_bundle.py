@@ -1,0 +1,210 @@
+"""Case bundles: built on both stores, verified offline, and altered ones refused."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import StoredEvent
+
+from api.cli import main
+from domain.identifiers import case_id
+from store.bundle import (
+    FORMAT,
+    build_bundle,
+    mapper_decoder,
+    parse_tlog_proof,
+    verify_bundle,
+)
+from store.checkpoint import issue_checkpoint
+from store.config import environment_for
+from store.evidence_errors import EvidenceError
+from store.proofs import verify_inclusion
+from store.seal import event_leaf_hash
+from store.signed_note import Ed25519Signer
+from tests.evidence.helpers import ORIGIN, evidence, filled_log, log_signer
+from tests.store.notes import Note
+
+
+def note_bundle(url: str) -> tuple[dict[str, Any], Ed25519Signer, Note]:
+    app, notes = filled_log(url, 9, amendments=3)  # 36 events
+    signer = log_signer()
+    issue_checkpoint(evidence(app), signer)
+    note = notes[4]
+    bundle = build_bundle(
+        evidence(app),
+        str(note.id),
+        verifier_key=signer.vkey(),
+        decode=mapper_decoder(app.mapper),
+    )
+    return json.loads(json.dumps(bundle)), signer, note
+
+
+def test_bundle_holds_the_events_as_stored_decoded_and_proved(store_url: str) -> None:
+    bundle, signer, note = note_bundle(store_url)
+    assert bundle["format"] == FORMAT
+    assert bundle["log"]["verifier_key"] == signer.vkey()
+    assert bundle["checkpoint"]["tree_size"] == 36
+    events = bundle["events"]
+    assert [e["position"] for e in events] == [17, 18, 19, 20]
+    assert [e["originator_version"] for e in events] == [1, 2, 3, 4]
+    assert events[0]["decoded"]["name"] == "note-4"
+    assert events[3]["decoded"]["text"] == "amendment 2 of 4"
+    first = events[0]
+    state = base64.b64decode(first["state"])
+    leaf = event_leaf_hash(str(note.id), 1, first["topic"], state)
+    assert base64.b64decode(first["leaf_hash"]) == leaf
+    # The proof is C2SP tlog-proof text that carries the checkpoint verbatim.
+    assert first["proof"].startswith("c2sp.org/tlog-proof@v1\nindex 16\n")
+    _, index, proof, note_text = parse_tlog_proof(first["proof"])
+    assert note_text == bundle["checkpoint"]["note"]
+    root = base64.b64decode(bundle["checkpoint"]["root_hash"])
+    verify_inclusion(index, 36, leaf, proof, root)
+    assert verify_bundle(bundle, signer.verifier()).startswith(
+        f"OK: 4 events of {note.id} (versions 1-4), each included in the "
+        f"checkpoint at tree size 36 signed by {ORIGIN}"
+    )
+
+
+def test_an_altered_event_fails_verification(store_url: str) -> None:
+    bundle, signer, _ = note_bundle(store_url)
+    altered = copy.deepcopy(bundle)
+    state = bytearray(base64.b64decode(altered["events"][2]["state"]))
+    state[5] ^= 0x20
+    altered["events"][2]["state"] = base64.b64encode(bytes(state)).decode()
+    with pytest.raises(EvidenceError, match=r"event 3 \(position 19, version 3\)"):
+        verify_bundle(altered, signer.verifier())
+    # Altering the state and its stated leaf hash together: the proof gives it away.
+    leaf = event_leaf_hash(
+        altered["originator_id"], 3, altered["events"][2]["topic"], bytes(state)
+    )
+    altered["events"][2]["leaf_hash"] = base64.b64encode(leaf).decode()
+    with pytest.raises(EvidenceError, match="not proved to be in the checkpoint"):
+        verify_bundle(altered, signer.verifier())
+
+
+def test_a_dropped_event_a_wrong_key_and_a_forged_checkpoint_fail(
+    store_url: str,
+) -> None:
+    bundle, signer, _ = note_bundle(store_url)
+    dropped = copy.deepcopy(bundle)
+    del dropped["events"][1]
+    with pytest.raises(EvidenceError, match="expected version 2"):
+        verify_bundle(dropped, signer.verifier())
+    with pytest.raises(EvidenceError, match="no signature from a trusted key"):
+        verify_bundle(bundle, Ed25519Signer.generate(ORIGIN).verifier())
+    forged = copy.deepcopy(bundle)
+    forged["checkpoint"]["note"] = forged["checkpoint"]["note"].replace(
+        "\n36\n", "\n37\n"
+    )
+    with pytest.raises(EvidenceError, match="does not verify"):
+        verify_bundle(forged, signer.verifier())
+
+
+def test_events_newer_than_the_checkpoint_are_not_exported_unproved(
+    sqlite_url: str,
+) -> None:
+    app, notes = filled_log(sqlite_url, 2)
+    store = evidence(app)
+    issue_checkpoint(store, log_signer())
+    notes[0].amend("late")
+    app.save(notes[0])
+    with pytest.raises(EvidenceError, match="issue a checkpoint, then export"):
+        build_bundle(store, str(notes[0].id), verifier_key="x")
+
+
+# -- the CLI, with a prisoner-number style id ------------------------------------------
+
+
+class Person(Aggregate):
+    """A tiny stand-in for the domain's Case: its id derives from a prisoner number."""
+
+    @staticmethod
+    def create_id(prisoner_number: str) -> UUID:
+        return case_id(prisoner_number)
+
+    @event("Received")
+    def __init__(self, prisoner_number: str, prison: str) -> None:
+        self.prisoner_number = prisoner_number
+        self.prison = prison
+
+    @event("Transferred")
+    def transfer(self, prison: str) -> None:
+        self.prison = prison
+
+
+@pytest.fixture
+def cli_store(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """A store holding A1234BC's case, a signing key, and the verifier key."""
+    monkeypatch.setenv("LEDGER_DATABASE_URL", store_url)
+    monkeypatch.setenv("LEDGER_SIGNING_KEY_FILE", str(tmp_path / "log.key"))
+    monkeypatch.delenv("LEDGER_LOG_ORIGIN", raising=False)
+    assert main(["keys", "init"]) == 0
+    app: Application[UUID] = Application(env=environment_for(store_url))
+    filled_log(store_url, 3)  # other events before and after
+    person = Person("A1234BC", prison="LEI")
+    person.transfer("MDI")
+    app.save(person)
+    # An event whose class no longer exists: exported as stored, not decoded.
+    app.recorder.insert_events(
+        [StoredEvent(person.id, 3, "gone.module:Person.Vanished", b'{"x":1}')]
+    )
+    filled_log(store_url, 2, prefix="after")
+    return store_url, str(tmp_path)
+
+
+def test_export_and_verify_bundle_from_the_command_line(
+    cli_store: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, tmp = cli_store
+    assert main(["keys", "show"]) == 0
+    vkey = capsys.readouterr().out.strip()
+    case_file = Path(tmp) / "case.json"
+    assert main(["export", "A1234BC", "-o", str(case_file)]) == 0
+    out = capsys.readouterr().out
+    assert "3 events of A1234BC" in out and "tree size 18" in out
+    bundle = json.loads(case_file.read_text())
+    assert bundle["subject"] == {"prisoner_number": "A1234BC"}
+    assert bundle["originator_id"] == str(case_id("A1234BC"))
+    decoded = [e["decoded"] for e in bundle["events"]]
+    assert decoded[0]["prisoner_number"] == "A1234BC"
+    assert decoded[1]["prison"] == "MDI"
+    assert decoded[2] is None
+    assert "gone.module" in bundle["events"][2]["decode_error"]
+    # Offline: no database (a URL that cannot work), the key as a string or a file.
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    key_file = Path(tmp) / "log.vkey"
+    key_file.write_text(vkey + "\n")
+    for key in (vkey, str(key_file)):
+        assert main(["verify-bundle", str(case_file), "--key", key]) == 0
+        assert "ledger verify-bundle: OK: 3 events" in capsys.readouterr().out
+    state = base64.b64decode(bundle["events"][1]["state"])
+    bundle["events"][1]["state"] = base64.b64encode(state.replace(b"MDI", b"LEI"))
+    bundle["events"][1]["state"] = bundle["events"][1]["state"].decode()
+    case_file.write_text(json.dumps(bundle))
+    assert main(["verify-bundle", str(case_file), "--key", vkey]) == 1
+    err = capsys.readouterr().err
+    assert "event 2 (position 11, version 2)" in err
+    assert "the event was altered" in err and "Traceback" not in err
+
+
+def test_export_of_an_unknown_or_malformed_prisoner_number_fails_clearly(
+    cli_store: tuple[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    assert main(["export", "Z9999ZZ", "-o", str(tmp_path / "x.json")]) == 1
+    assert "no events recorded for prisoner number Z9999ZZ" in capsys.readouterr().err
+    assert main(["export", "12345", "-o", str(tmp_path / "x.json")]) == 1
+    assert "is not a prisoner number" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
