@@ -104,6 +104,28 @@ class Frontier:
         self.size = index + 1
         return completed
 
+    def append_leaf(self, leaf: bytes) -> bytes:
+        """Add one leaf hash; return the completed interior nodes' hashes, joined.
+
+        The same tree step as :meth:`append`, for the write path: it returns the
+        bytes a row stores in its ``nodes`` column, lowest level first, without
+        building a :class:`CompletedNode` per merge.
+        """
+        hashes = self.hashes
+        size = self.size
+        self.size = size + 1
+        if not size & 1:  # half of all appends complete no node
+            hashes.append(leaf)
+            return b""
+        completed = []
+        acc = leaf
+        while size & 1:
+            acc = sha256(NODE_PREFIX + hashes.pop() + acc).digest()
+            completed.append(acc)
+            size >>= 1
+        hashes.append(acc)
+        return b"".join(completed)
+
     def root(self) -> bytes:
         """The root hash of the whole log (MTH of all leaves so far)."""
         if not self.hashes:

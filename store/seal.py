@@ -26,20 +26,27 @@ from uuid import UUID
 from store.merkle import HASH_SIZE, Frontier, leaf_hash
 
 _LENGTH = struct.Struct(">I")
-_VERSION = struct.Struct(">q")
+_VERSION_AND_LENGTH = struct.Struct(">IqI")
 
 
 def canonical_event_bytes(
     originator_id: UUID | str, originator_version: int, topic: str, state: bytes
 ) -> bytes:
     """The bytes a stored event's leaf hash is computed over (encoding above)."""
-    fields = (
-        str(originator_id).encode(),
-        _VERSION.pack(originator_version),
-        topic.encode(),
-        bytes(state),
+    id_bytes = str(originator_id).encode()
+    topic_bytes = topic.encode()
+    state = bytes(state)
+    # Field 2's length is always 8, so it is packed with the fields either side.
+    return b"".join(
+        (
+            _LENGTH.pack(len(id_bytes)),
+            id_bytes,
+            _VERSION_AND_LENGTH.pack(8, originator_version, len(topic_bytes)),
+            topic_bytes,
+            _LENGTH.pack(len(state)),
+            state,
+        )
     )
-    return b"".join(_LENGTH.pack(len(f)) + f for f in fields)
 
 
 def event_leaf_hash(
@@ -85,7 +92,7 @@ def seal_rows(
     """
     sealed = []
     for originator_id, version, topic, state in events:
-        leaf = event_leaf_hash(originator_id, version, topic, state)
-        completed = frontier.append(leaf)
-        sealed.append((frontier.size, leaf, b"".join(n.hash for n in completed)))
+        leaf = leaf_hash(canonical_event_bytes(originator_id, version, topic, state))
+        nodes = frontier.append_leaf(leaf)
+        sealed.append((frontier.size, leaf, nodes))
     return sealed

@@ -7,6 +7,10 @@ mode, tracking and snapshot recorders). What changes is the application recorder
   the frontier row, equal to MAX(notification_id)), under ``BEGIN IMMEDIATE``, which
   takes SQLite's write lock before reading anything. A rolled-back write assigns
   nothing, so there are no holes.
+- Writes go through one dedicated connection per datastore (reads use the pool), and
+  the writer keeps the frontier it last wrote: the frontier update applies only if
+  the stored frontier is still that one, so the usual save reads nothing, and a
+  write by another connection or process costs one read, never a wrong position.
 - Each row carries its leaf hash and the interior nodes it completed, and the one-row
   frontier table advances in the same transaction (see ``store.seal``).
 - ``subscribe()`` polls (``SQLITE_POLL_INTERVAL``, default 0.05 s) and is woken at once
@@ -16,17 +20,28 @@ mode, tracking and snapshot recorders). What changes is the application recorder
 from __future__ import annotations
 
 import sqlite3
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
+    ConnectionUnavailableError,
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
     Notification,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
+    ProgrammingError,
     StoredEvent,
     Subscription,
 )
@@ -40,25 +55,49 @@ from store.seal import SealedRow, seal_rows
 DEFAULT_POLL_INTERVAL = 0.05
 
 
-class _WriteLockedTransaction(es_sqlite.SQLiteTransaction):
-    """A transaction that takes the database write lock first when it will commit.
+_ERRORS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
+    (sqlite3.InterfaceError, InterfaceError),
+    (sqlite3.DataError, DataError),
+    (sqlite3.OperationalError, OperationalError),
+    (sqlite3.IntegrityError, IntegrityError),
+    (sqlite3.InternalError, InternalError),
+    (sqlite3.ProgrammingError, ProgrammingError),
+    (sqlite3.NotSupportedError, NotSupportedError),
+    (sqlite3.DatabaseError, DatabaseError),
+)
 
-    With the library's plain (deferred) BEGIN, two writers can both read the log size
-    and then race to upgrade their locks; BEGIN IMMEDIATE makes the read of the size
-    and the insert one critical section, across threads and processes alike.
-    """
+
+def _persistence_error(error: sqlite3.Error) -> PersistenceError:
+    """The library's error for a sqlite3 one, as its SQLiteTransaction maps them."""
+    for sqlite_error, library_error in _ERRORS:
+        if isinstance(error, sqlite_error):
+            return library_error(error)
+    return PersistenceError(error)
+
+
+class _ReadTransaction(es_sqlite.SQLiteTransaction):
+    """The library's transaction for reads, with a failed BEGIN's error translated
+    and its cursor closed (writes go through SealedSQLiteDatastore.begin_write)."""
 
     def __enter__(self) -> es_sqlite.SQLiteCursor:
         cursor = self.connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE" if self.commit else "BEGIN")
-        except sqlite3.OperationalError as e:
+            cursor.execute("BEGIN")
+        except sqlite3.Error as e:
             cursor.sqlite_cursor.close()
-            raise OperationalError(e) from e
+            raise _persistence_error(e) from e
         return cursor
 
 
 class SealedSQLiteDatastore(es_sqlite.SQLiteDatastore):
+    """The library's datastore, with one dedicated connection for all writes.
+
+    SQLite lets one connection write at a time anyway, so writes go through a single
+    connection kept open behind a lock (what the pool's writer lock does, at a tenth
+    of the cost per save); reads still come from the pool. An in-memory database
+    keeps the pool for writes too: only the pool knows how to share it.
+    """
+
     def __init__(
         self,
         db_name: str,
@@ -68,16 +107,116 @@ class SealedSQLiteDatastore(es_sqlite.SQLiteDatastore):
     ) -> None:
         super().__init__(db_name, **kwargs)
         self.poll_interval = poll_interval
+        self._writer_lock = threading.Lock()
+        self._writer: es_sqlite.SQLiteConnection | None = None
+        self._writer_cursor: es_sqlite.SQLiteCursor | None = None
+        self._uses_pool_for_writes = self.pool.is_sqlite_memory_mode
+        self._closed = False
+
+    def begin_write(self) -> tuple[es_sqlite.SQLiteConnection, es_sqlite.SQLiteCursor]:
+        """Take the write side and start a ``BEGIN IMMEDIATE`` transaction.
+
+        The caller must end it with :meth:`commit_write` or :meth:`fail_write`.
+        """
+        if self._uses_pool_for_writes:
+            conn = self.pool.get_connection(is_writer=True)
+            cursor = conn.cursor()
+        else:
+            if not self._writer_lock.acquire(timeout=self.pool.pool_timeout):
+                msg = "Timed out waiting for the writer connection"
+                raise ConnectionUnavailableError(msg)
+            try:
+                if self._closed:
+                    raise ConnectionPoolClosedError
+                if self._writer is None or self._writer_cursor is None:
+                    self._writer = self.pool._create_connection()
+                    self._writer_cursor = self._writer.cursor()
+            except BaseException:
+                self._writer_lock.release()
+                raise
+            conn = self._writer
+            cursor = self._writer_cursor
+        try:
+            cursor.sqlite_cursor.execute("BEGIN IMMEDIATE")
+        except BaseException as e:
+            self._release_writer(conn, cursor)
+            if isinstance(e, sqlite3.Error):
+                raise _persistence_error(e) from e
+            raise
+        return conn, cursor
+
+    def commit_write(
+        self, conn: es_sqlite.SQLiteConnection, cursor: es_sqlite.SQLiteCursor
+    ) -> None:
+        try:
+            conn.commit()
+        except BaseException as e:
+            self.fail_write(conn, cursor, e)
+        self._release_writer(conn, cursor)
+
+    def fail_write(
+        self,
+        conn: es_sqlite.SQLiteConnection,
+        cursor: es_sqlite.SQLiteCursor,
+        error: BaseException,
+    ) -> NoReturn:
+        """Roll back, release the write side and raise: the library's error for a
+        sqlite3 one (as its SQLiteTransaction translates them), any other as is."""
+        try:
+            conn.rollback()
+        except sqlite3.Error as rollback_error:
+            # A connection stuck in a transaction would fail every later write.
+            self._discard_writer(conn)
+            raise _persistence_error(rollback_error) from error
+        finally:
+            self._release_writer(conn, cursor)
+        if isinstance(error, sqlite3.Error):
+            raise _persistence_error(error) from error
+        raise error
+
+    def _release_writer(
+        self, conn: es_sqlite.SQLiteConnection, cursor: es_sqlite.SQLiteCursor
+    ) -> None:
+        if self._uses_pool_for_writes:
+            cursor.sqlite_cursor.close()
+            self.pool.put_connection(conn)
+        else:
+            self._writer_lock.release()
+
+    def _discard_writer(self, conn: es_sqlite.SQLiteConnection) -> None:
+        if not self._uses_pool_for_writes and conn is self._writer:
+            self._writer = self._writer_cursor = None
+            conn.close()
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[es_sqlite.SQLiteCursor]:
-        connection = self.get_connection(commit=commit)
-        with (
-            connection as conn,
-            _WriteLockedTransaction(conn, commit=commit) as curs,
-            curs,
-        ):
+        if commit:
+            conn, cursor = self.begin_write()
+            try:
+                yield cursor
+            except BaseException as e:
+                self.fail_write(conn, cursor, e)
+            self.commit_write(conn, cursor)
+            return
+        connection = self.get_connection(commit=False)
+        with connection as conn, _ReadTransaction(conn) as curs, curs:
             yield curs
+
+    def close(self) -> None:
+        lock: threading.Lock | None = getattr(self, "_writer_lock", None)
+        if lock is not None:  # None if __init__ failed (close is called by __del__)
+            # A write still running after the pool timeout is cut off, as the
+            # library's pool would: closing must not hang.
+            acquired = lock.acquire(timeout=self.pool.pool_timeout)
+            try:
+                self._closed = True
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = self._writer_cursor = None
+            finally:
+                if acquired:
+                    lock.release()
+        super().close()
 
 
 class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
@@ -106,6 +245,11 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         self.update_frontier_statement = (
             f"UPDATE {self.frontier_table_name} SET tree_size=?, hashes=?"
         )
+        self.update_frontier_if_statement = (
+            self.update_frontier_statement + " WHERE tree_size=? AND hashes=?"
+        )
+        self._uuid_ids = self.datastore.originator_id_type == "uuid"
+        self._frontier_hint: tuple[Frontier, bytes] | None = None
         self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
 
     def construct_create_table_statements(self) -> list[str]:
@@ -129,7 +273,20 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super().insert_events(stored_events, **kwargs)
+        # The library's path is three nested context managers (pool, transaction,
+        # cursor); this is the same work written out flat, with the same errors.
+        datastore = self.datastore
+        conn, cursor = datastore.begin_write()
+        try:
+            notification_ids = self._insert_events(cursor, stored_events, **kwargs)
+        except BaseException as e:
+            self._frontier_hint = None
+            datastore.fail_write(conn, cursor, e)
+        try:
+            datastore.commit_write(conn, cursor)
+        except BaseException:
+            self._frontier_hint = None
+            raise
         if stored_events and self._subscriptions:
             for subscription in list(self._subscriptions):
                 subscription.wake()
@@ -143,22 +300,46 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        frontier = self._read_frontier(c)
-        stored_ids = [
-            e.originator_id.hex
-            if isinstance(e.originator_id, UUID)
-            else e.originator_id
-            for e in stored_events
+        stored_ids: list[str] = []
+        hashed_ids: list[UUID | str] = []
+        uuid_ids = self._uuid_ids
+        for e in stored_events:
+            originator_id = e.originator_id
+            if isinstance(originator_id, UUID):
+                stored_ids.append(originator_id.hex)
+                # Hash the id in the form it will be read back in, so a verifier
+                # that only has the stored rows computes the same leaf.
+                hashed_ids.append(originator_id if uuid_ids else originator_id.hex)
+            else:
+                stored_ids.append(originator_id)
+                hashed_ids.append(self.convert_originator_id(originator_id))
+        events = [
+            (i, e.originator_version, e.topic, e.state)
+            for i, e in zip(hashed_ids, stored_events, strict=True)
         ]
-        # Hash the id in the form it will be read back in, so a verifier that only
-        # has the stored rows computes the same leaf.
-        sealed = seal_rows(
-            frontier,
-            [
-                (self.convert_originator_id(i), e.originator_version, e.topic, e.state)
-                for i, e in zip(stored_ids, stored_events, strict=True)
-            ],
-        )
+        cursor = c.sqlite_cursor
+        hint = self._frontier_hint
+        stale = True
+        if hint is not None:
+            # The hint is only a guess: the update applies only if the stored
+            # frontier is still the one the hint was taken from, which under the
+            # write lock means no other connection or process has written since.
+            known, known_bytes = hint
+            frontier = Frontier(known.size, known.hashes)
+            sealed = seal_rows(frontier, events)
+            frontier_bytes = frontier.to_bytes()
+            cursor.execute(
+                self.update_frontier_if_statement,
+                (frontier.size, frontier_bytes, known.size, known_bytes),
+            )
+            stale = cursor.rowcount != 1
+        if stale:
+            frontier = self._read_frontier(c)
+            sealed = seal_rows(frontier, events)
+            frontier_bytes = frontier.to_bytes()
+            cursor.execute(
+                self.update_frontier_statement, (frontier.size, frontier_bytes)
+            )
         rows = [
             (position, i, e.originator_version, e.topic, e.state, leaf, nodes)
             for (position, leaf, nodes), i, e in zip(
@@ -166,10 +347,13 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
             )
         ]
         if len(rows) == 1:  # most saves; execute is cheaper than executemany
-            c.execute(self.insert_events_statement, rows[0])
+            cursor.execute(self.insert_events_statement, rows[0])
         else:
-            c.executemany(self.insert_events_statement, rows)
-        c.execute(self.update_frontier_statement, (frontier.size, frontier.to_bytes()))
+            cursor.executemany(self.insert_events_statement, rows)
+        # Kept before commit: if the transaction rolls back, the next write finds
+        # the hint stale and reads the stored frontier, so a wrong hint costs one
+        # read, never a wrong position.
+        self._frontier_hint = (frontier, frontier_bytes)
         return [position for position, _, _ in sealed]
 
     def _read_frontier(self, c: es_sqlite.SQLiteCursor) -> Frontier:

@@ -161,6 +161,15 @@ def test_golden_tree_frontier_reports_exactly_the_interior_nodes() -> None:
     assert reported == interior
 
 
+def test_append_leaf_is_append_with_the_nodes_joined() -> None:
+    """The write path's append: same frontier, nodes as a row stores them."""
+    by_append, by_append_leaf = Frontier(), Frontier()
+    for leaf in numbered_leaves(300):
+        completed = by_append.append(leaf)
+        assert by_append_leaf.append_leaf(leaf) == b"".join(n.hash for n in completed)
+        assert by_append_leaf == by_append
+
+
 # 3. RFC 9162 section 2.1.5 seven-leaf example (rfc9162-example.json)
 #
 # The RFC gives the tree's shape, not its leaf data; the leaves here are the first
