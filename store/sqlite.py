@@ -53,6 +53,7 @@ from store.polling import PollingSubscription
 from store.seal import SealedRow, seal_rows
 
 DEFAULT_POLL_INTERVAL = 0.05
+WRITER_STATEMENT_CACHE_SIZE = 64
 
 
 _ERRORS: tuple[tuple[type[sqlite3.Error], type[PersistenceError]], ...] = (
@@ -129,7 +130,7 @@ class SealedSQLiteDatastore(es_sqlite.SQLiteDatastore):
                 if self._closed:
                     raise ConnectionPoolClosedError
                 if self._writer is None or self._writer_cursor is None:
-                    self._writer = self.pool._create_connection()
+                    self._writer = self._connect_writer()
                     self._writer_cursor = self._writer.cursor()
             except BaseException:
                 self._writer_lock.release()
@@ -144,6 +145,38 @@ class SealedSQLiteDatastore(es_sqlite.SQLiteDatastore):
                 raise _persistence_error(e) from e
             raise
         return conn, cursor
+
+    def _connect_writer(self) -> es_sqlite.SQLiteConnection:
+        """A connection set up as the pool's are, but with a statement cache.
+
+        The library opens its connections with ``cached_statements=True``, which
+        sqlite3 reads as a cache of one statement, so a save that alternates BEGIN,
+        UPDATE and INSERT compiles each of them again every time.
+        """
+        pool = self.pool
+        try:
+            conn = sqlite3.connect(
+                database=pool.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # transactions are begun explicitly
+                cached_statements=WRITER_STATEMENT_CACHE_SIZE,
+                timeout=pool.lock_timeout or es_sqlite.SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        try:
+            if not pool.is_journal_mode_wal:
+                (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                if mode.lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    pool.journal_mode_was_changed_to_wal = True
+                pool.is_journal_mode_wal = True
+        except sqlite3.Error as e:
+            conn.close()
+            raise _persistence_error(e) from e
+        conn.row_factory = sqlite3.Row  # the library's recorders read rows by name
+        return es_sqlite.SQLiteConnection(sqlite_conn=conn, max_age=None)
 
     def commit_write(
         self, conn: es_sqlite.SQLiteConnection, cursor: es_sqlite.SQLiteCursor
