@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 
@@ -37,9 +38,7 @@ from store.merkle import Frontier
 from store.signed_note import Verifier, parse_note
 
 PAGE_SIZE = 20_000
-_LENGTH = struct.Struct(">I").pack
-_VERSION_FIELD = struct.Struct(">Iq").pack  # length 8, then the version
-_LEAF_PREFIX = b"\x00"
+_NODE_PREFIX = b"\x01"
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,23 @@ def _fail(position: int | None, detail: str, through: int | None = None) -> _Sto
     return _Stop(Failure(position, detail, through))
 
 
-def _describe(originator: str, version: int, topic: str, state: bytes) -> str:
-    return f"originator {originator} version {version}, topic {topic!r}"
+def _describe(preimage: bytes | memoryview) -> str:
+    """The event a leaf's preimage (0x00 || canonical bytes) encodes, for messages."""
+    canonical = bytes(preimage[1:])
+    fields: list[bytes] = []
+    offset = 0
+    while offset < len(canonical) and len(fields) < 4:
+        (length,) = struct.unpack_from(">I", canonical, offset)
+        fields.append(canonical[offset + 4 : offset + 4 + length])
+        offset += 4 + length
+    if len(fields) != 4:
+        return "an undecodable row"
+    originator, version, topic, state = fields
+    number = struct.unpack(">q", version)[0] if len(version) == 8 else "?"
+    return (
+        f"originator {originator.decode(errors='replace')} version {number}, "
+        f"topic {topic.decode(errors='replace')!r}, {len(state)}-byte state"
+    )
 
 
 def verify_log(
@@ -160,107 +174,64 @@ def _verify(
             )
             raise _fail(target + 1, msg)
     pending.reverse()  # pop() the smallest first
-    recomputed = Frontier()
-    append = recomputed.append
-    last_version: dict[str, tuple[int, int]] = {}
-    topics: dict[str, bytes] = {}
+    # The frontier of the recomputed tree, kept inline (a stack of right-edge
+    # subtree roots, as in store.merkle.Frontier.append) for speed.
+    stack: list[bytes] = []
+    last_version: dict[bytes, int] = {}
     while pending and pending[-1].tree_size == 0:
-        _check_root(pending.pop(), recomputed)
+        _check_root(pending.pop(), Frontier())
+    next_checkpoint = pending[-1].tree_size if pending else -1
     expected = 1
-    after = 0
-    while page := store.seal_page(after, page_size):
-        for position, originator, version, topic, state, leaf, nodes in page:
-            if position != expected:
-                msg = (
-                    f"missing: the stored rows go from position {expected - 1} to "
-                    f"{position} (a row was removed or renumbered)"
-                )
-                raise _fail(expected, msg)
-            if position > target:
-                frontier = store.frontier()  # maybe appended while we read
-                target = frontier.size
+    with ThreadPoolExecutor(max_workers=1) as prefetch:
+        # The next page is read while this one is checked.
+        following = prefetch.submit(store.seal_page, 0, page_size)
+        while page := following.result():
+            following = prefetch.submit(store.seal_page, page[-1][0], page_size)
+            for position, originator, version, preimage, leaf, nodes in page:
+                if position != expected:
+                    msg = (
+                        f"missing: the stored rows go from position {expected - 1} "
+                        f"to {position} (a row was removed or renumbered)"
+                    )
+                    raise _fail(expected, msg)
                 if position > target:
+                    frontier = store.frontier()  # maybe appended while we read
+                    target = frontier.size
+                    if position > target:
+                        msg = (
+                            f"this row is not in the sealed log: the frontier "
+                            f"records {target} events (the row was added outside "
+                            f"the ledger's write path); {_describe(preimage)}"
+                        )
+                        raise _fail(position, msg)
+                computed = sha256(preimage).digest()
+                if computed != leaf:
                     msg = (
-                        f"this row is not in the sealed log: the frontier records "
-                        f"{target} events (the row was added outside the ledger's "
-                        f"write path); {_describe(originator, version, topic, state)}"
+                        f"the stored leaf hash is {leaf.hex()} but the row's "
+                        f"contents hash to {computed.hex()} ({_describe(preimage)}):"
+                        " the row was altered"
                     )
                     raise _fail(position, msg)
-            topic_field = topics.get(topic)
-            if topic_field is None:
-                encoded = topic.encode()
-                topic_field = topics[topic] = _LENGTH(len(encoded)) + encoded
-            oid = originator.encode()
-            computed = sha256(
-                b"".join(
-                    (
-                        _LEAF_PREFIX,
-                        _LENGTH(len(oid)),
-                        oid,
-                        _VERSION_FIELD(8, version),
-                        topic_field,
-                        _LENGTH(len(state)),
-                        state,
+                if position & 1 and not nodes:  # odd: completes no interior node
+                    stack.append(computed)
+                else:
+                    _check_nodes(position, computed, nodes, stack)
+                previous = last_version.get(originator, 0)
+                if version != previous + 1:
+                    raise _version_failure(
+                        store, position, originator, version, previous
                     )
-                )
-            ).digest()
-            # PostgreSQL's bytea arrives as a memoryview of format 'c', which never
-            # compares equal to bytes: compare as bytes.
-            if computed != bytes(leaf):
-                msg = (
-                    f"the stored leaf hash is {bytes(leaf).hex()} but the row's "
-                    f"contents hash to {computed.hex()} "
-                    f"({_describe(originator, version, topic, state)}, "
-                    f"{len(state)}-byte state): the row was altered"
-                )
-                raise _fail(position, msg)
-            completed = append(computed)
-            if len(nodes) != 32 * len(completed):
-                msg = (
-                    f"the row stores {len(nodes) // 32} interior node hashes but "
-                    f"position {position} completes {len(completed)}: this row was "
-                    "sealed at another position (moved or forged)"
-                )
-                raise _fail(position, msg)
-            if completed:
-                nodes = bytes(nodes)
-            offset = 0
-            for node in completed:
-                if nodes[offset : offset + 32] != node.hash:
-                    first = position - (1 << node.level) + 1
-                    msg = (
-                        f"the rows at these positions do not hash to the level "
-                        f"{node.level} node stored with position {position} (stored "
-                        f"{bytes(nodes[offset : offset + 32]).hex()}, recomputed "
-                        f"{node.hash.hex()}): one of them was moved, inserted, "
-                        "removed or rewritten with its hashes"
-                    )
-                    raise _fail(first, msg, through=position)
-                offset += 32
-            previous = last_version.get(originator)
-            if previous is None:
-                if version != 1:
-                    msg = (
-                        f"originator {originator} first appears here with version "
-                        f"{version} (expected version 1): rows were moved, removed "
-                        "or inserted"
-                    )
-                    raise _fail(position, msg)
-            elif version != previous[0] + 1:
-                msg = (
-                    f"originator {originator} has version {version} here, after "
-                    f"version {previous[0]} at position {previous[1]} (expected "
-                    f"version {previous[0] + 1}): rows were moved, removed or inserted"
-                )
-                raise _fail(position, msg)
-            last_version[originator] = (version, position)
-            while pending and pending[-1].tree_size == position:
-                _check_root(pending.pop(), recomputed)
-            expected += 1
-        after = page[-1][0]
-        report.events = after
-        if progress is not None:
-            progress(after, target)
+                last_version[originator] = version
+                if position == next_checkpoint:
+                    while pending and pending[-1].tree_size == position:
+                        _check_root(pending.pop(), Frontier(position, stack))
+                    next_checkpoint = pending[-1].tree_size if pending else -1
+                expected += 1
+            report.events = expected - 1
+            if progress is not None:
+                progress(expected - 1, target)
+        following.cancel()
+    recomputed = Frontier(expected - 1, stack)
     if expected - 1 < target:
         msg = (
             f"missing: the frontier records {target} events but the stored rows end "
@@ -275,6 +246,53 @@ def _verify(
             f"{recomputed.root().hex()} of the stored rows (the frontier was altered)"
         )
         raise _fail(None, msg)
+
+
+def _version_failure(
+    store: EvidenceStore, position: int, originator: bytes, version: int, previous: int
+) -> _Stop:
+    oid = originator.decode()
+    if previous == 0:
+        msg = (
+            f"originator {oid} first appears here with version {version} (expected "
+            "version 1): rows were moved, removed or inserted"
+        )
+        return _fail(position, msg)
+    where = [r[0] for r in store.select_events_of(oid) if r[2] == previous]
+    at = f" at position {where[0]}" if where else ""
+    msg = (
+        f"originator {oid} has version {version} here, after version {previous}{at} "
+        f"(expected version {previous + 1}): rows were moved, removed or inserted"
+    )
+    return _fail(position, msg)
+
+
+def _check_nodes(position: int, leaf: bytes, nodes: bytes, stack: list[bytes]) -> None:
+    """Recompute the interior nodes ``position`` completes; compare them with the
+    stored ``nodes``; push the new right-edge subtree root onto ``stack``."""
+    # Position p completes one node per trailing zero bit of p.
+    completes = (position & -position).bit_length() - 1
+    if len(nodes) != 32 * completes:
+        msg = (
+            f"the row stores {len(nodes) // 32} interior node hashes but "
+            f"position {position} completes {completes}: this row was "
+            "sealed at another position (moved or forged)"
+        )
+        raise _fail(position, msg)
+    node = leaf
+    for level in range(1, completes + 1):
+        node = sha256(_NODE_PREFIX + stack.pop() + node).digest()
+        stored = nodes[32 * (level - 1) : 32 * level]
+        if stored != node:
+            first = position - (1 << level) + 1
+            msg = (
+                f"the rows at these positions do not hash to the level {level} node "
+                f"stored with position {position} (stored {stored.hex()}, "
+                f"recomputed {node.hex()}): one of them was moved, inserted, "
+                "removed or rewritten with its hashes"
+            )
+            raise _fail(first, msg, through=position)
+    stack.append(node)
 
 
 def _check_root(checkpoint: Checkpoint, recomputed: Frontier) -> None:

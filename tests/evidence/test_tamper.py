@@ -9,14 +9,17 @@ named, and what differs.
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from api.cli import main
 from store.checkpoint import issue_checkpoint
 from store.keys import create_key_file
 from store.merkle import Frontier
 from store.signed_note import Ed25519Signer
+from store.verify import verify_log
 from tests.evidence.helpers import (
     ORIGIN,
     evidence,
@@ -123,6 +126,31 @@ def test_two_rows_of_one_case_swapped(
     assert status == 1
     assert "FAILED at position 13:" in output
     assert "first appears here with version 3 (expected version 1)" in output
+
+
+def test_a_row_moved_onto_a_position_with_fewer_nodes(
+    ledger: tuple[str, Notes, Ed25519Signer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _, _ = ledger
+    # Positions 4-6 are one note's versions 1-3; position 6 completes a node.
+    swap(url, 5, 6)
+    status, output = verify(capsys)
+    assert status == 1
+    assert "FAILED at position 5: the row stores 1 interior node hashes" in output
+    assert "sealed at another position" in output
+
+
+def test_a_version_skipped_within_an_originator_is_named(sqlite_url: str) -> None:
+    app, _ = filled_log(sqlite_url, 2)
+    oid = UUID(int=7, version=4)
+    app.recorder.insert_events(
+        [StoredEvent(oid, v, "tests:Odd", b"{}") for v in (1, 3)]
+    )
+    report = verify_log(evidence(app), None)
+    assert str(report.failure) == (
+        f"position 8: originator {oid} has version 3 here, after version 1 at "
+        "position 7 (expected version 2): rows were moved, removed or inserted"
+    )
 
 
 def test_two_rows_of_different_cases_swapped(
