@@ -8,7 +8,9 @@ proof) into one line on stderr and exit status 1: no traceback for an operator.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -236,6 +238,10 @@ def _export(args: argparse.Namespace) -> int:
     from store.keys import load_key_file, read_vkey, signing_key_path
     from store.signed_note import ED25519
 
+    with contextlib.suppress(ImportError):
+        # The domain registers its stable event topics on import, so the mapper
+        # can decode them; without it events are still exported as stored.
+        importlib.import_module("domain.events")
     number = args.prisoner_number.strip().upper()
     if not PRISONER_NUMBER.match(number):
         msg = f"{args.prisoner_number!r} is not a prisoner number (e.g. A1234BC)"
