@@ -522,9 +522,19 @@ def comparisons(bench: Bench) -> list[tuple[Measure, Side, Side]]:
     ]
 
 
-def run_rounds(bench: Bench, rounds: int) -> list[Measure]:
+MEASURE_KEYS = (
+    "pg_single_event_save",
+    "pg_100_event_insert_events",
+    "pg_100_event_save",
+    "sqlite_single_event_save",
+)
+
+
+def run_rounds(
+    bench: Bench, rounds: int, only: Sequence[str] | None = None
+) -> list[Measure]:
     """Interleaved: in every round each measure runs ours, then its baseline."""
-    plan = comparisons(bench)
+    plan = [c for c in comparisons(bench) if not only or c[0].key in only]
     for r in range(rounds):
         for measure, ours, baseline in plan:
             measure.ours.append(ours(r))
@@ -670,6 +680,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=DEFAULT_SERVER,
         help=f"PostgreSQL server, without database (default {DEFAULT_SERVER})",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=MEASURE_KEYS,
+        help="only this measure (repeatable); writes store_write.partial.quick.json",
+    )
     parser.add_argument("--output", type=Path, help="results file")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
@@ -683,16 +699,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress("psycopg 3 is missing: .venv/bin/pip install -e '.[dev,bench]'")
         return 2
     params = Parameters.from_args(args)
-    output = args.output or RESULTS / (
-        "store_write.quick.json" if params.quick else "store_write.json"
-    )
+    if args.only:
+        default_name = "store_write.partial.quick.json"
+    elif params.quick:
+        default_name = "store_write.quick.json"
+    else:
+        default_name = "store_write.json"
+    output = args.output or RESULTS / default_name
     server = Server.from_url(args.server)
     ensure_bench_database(server)
     tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     bench = Bench(params, server, tmp)
     try:
         server_facts = bench.schemas.server_facts()
-        measures = run_rounds(bench, params.rounds)
+        measures = run_rounds(bench, params.rounds, args.only)
     finally:
         bench.close()
         shutil.rmtree(tmp, ignore_errors=True)
