@@ -1,0 +1,185 @@
+"""The read models' database: the same one as the events, SQLite or PostgreSQL.
+
+Read models write their rows and their tracking position in one transaction, so a
+crash leaves either both or neither. This module gives them one small interface for
+both databases: a transaction yielding a cursor that takes ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg2
+import psycopg2.extras
+from eventsourcing.persistence import PersistenceError
+
+from store.postgres_pool import ConnectionSettings, connect, library_error
+
+
+class Sql(Protocol):
+    """The cursor a read model writes through (``?`` placeholders on both stores)."""
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None: ...
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+class ReadModelDatabase(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any:
+        """A context manager: a cursor in one transaction, committed on success."""
+
+    def close(self) -> None: ...
+
+
+class SQLiteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self.connection.execute("PRAGMA journal_mode=WAL")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Sql]:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            yield _SQLiteCursor(cursor)
+            cursor.execute("COMMIT")
+        except BaseException:
+            if self.connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class _SQLiteCursor:
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(statement, tuple(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cursor.executemany(statement, rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.cursor.fetchall()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.cursor.fetchone()
+        return row
+
+
+class PostgresDatabase:
+    dialect = "postgresql"
+
+    def __init__(self, settings: ConnectionSettings, schema: str) -> None:
+        self.settings = settings
+        self.schema = schema
+        self.connection: Any = None
+
+    def _connection(self) -> Any:
+        if self.connection is None or self.connection.closed:
+            self.connection = connect(self.settings)
+            with self.connection.cursor() as c:
+                c.execute(f'SET search_path TO "{self.schema}"')
+        return self.connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Sql]:
+        try:
+            conn = self._connection()
+            cursor = conn.cursor()
+            cursor.execute("BEGIN")
+        except psycopg2.Error as e:
+            raise library_error(e) from e
+        try:
+            yield _PostgresCursor(cursor)
+            cursor.execute("COMMIT")
+        except psycopg2.Error as e:
+            self._rollback(cursor)
+            raise library_error(e) from e
+        except BaseException:
+            self._rollback(cursor)
+            raise
+        finally:
+            cursor.close()
+
+    def _rollback(self, cursor: Any) -> None:
+        try:
+            cursor.execute("ROLLBACK")
+        except psycopg2.Error:
+            # The connection is gone; the next transaction makes a new one.
+            self.connection.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+
+class _PostgresCursor:
+    _converted: dict[str, str] = {}  # noqa: RUF012 (a cache shared by all)
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def _sql(self, statement: str) -> str:
+        converted = self._converted.get(statement)
+        if converted is None:
+            converted = self._converted[statement] = statement.replace("?", "%s")
+        return converted
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(self._sql(statement), tuple(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            psycopg2.extras.execute_batch(
+                self.cursor, self._sql(statement), rows, page_size=500
+            )
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.cursor.fetchall()
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.cursor.fetchone()
+        return row
+
+
+def open_database(env: Mapping[str, str]) -> ReadModelDatabase:
+    """The database an eventsourcing environment (``environment_for``) points at."""
+    module = env.get("PERSISTENCE_MODULE")
+    if module == "store.sqlite":
+        return SQLiteDatabase(env["SQLITE_DBNAME"])
+    if module == "store.postgres":
+        return PostgresDatabase(
+            ConnectionSettings(
+                dbname=env["POSTGRES_DBNAME"],
+                host=env.get("POSTGRES_HOST") or "127.0.0.1",
+                port=int(env.get("POSTGRES_PORT") or 5432),
+                user=env.get("POSTGRES_USER") or "postgres",
+                password=env.get("POSTGRES_PASSWORD") or "",
+                connect_timeout=float(env.get("POSTGRES_CONNECT_TIMEOUT") or 5),
+            ),
+            schema=env.get("POSTGRES_SCHEMA") or "public",
+        )
+    raise PersistenceError(f"read models need store.sqlite or store.postgres: {module}")

@@ -1,0 +1,86 @@
+"""What every read model is: named tables, fed a page of events at a time.
+
+A read model owns its tables. Their names carry a suffix so a rebuild can write fresh
+tables beside the live ones and swap them in; the model never hard-codes a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from domain.case import Case
+from domain.officer import Officer
+from projections.database import Sql
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One event as the read models see it: decoded, with its place in the log."""
+
+    position: int
+    leaf_hash: bytes
+    event: Any
+
+
+@dataclass
+class Page:
+    """Events in position order, and the aggregates they touched, as of the last."""
+
+    items: list[Recorded]
+    cases: dict[UUID, Case] = field(default_factory=dict)
+    officers: dict[UUID, Officer] = field(default_factory=dict)
+
+    def after(self, position: int) -> Page:
+        """The part of this page a model at ``position`` has not applied yet."""
+        if not self.items or self.items[0].position > position:
+            return self
+        items = [r for r in self.items if r.position > position]
+        touched = {r.event.originator_id for r in items}
+        return Page(
+            items,
+            {k: v for k, v in self.cases.items() if k in touched},
+            {k: v for k, v in self.officers.items() if k in touched},
+        )
+
+
+def moment(value: datetime | None) -> str | None:
+    """Times are stored as UTC ISO-8601 text: comparable as text on both stores."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class ReadModel:
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+    """Base table name -> CREATE TABLE body with ``{table}`` for its own name."""
+    indexes: ClassVar[Sequence[str]] = ()
+    """CREATE INDEX statements using ``{table}`` names of this model's tables."""
+    order_by: ClassVar[dict[str, str]] = {}
+    """How to list each table's rows in a stable order (for rebuild checks)."""
+
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+
+    def t(self, base: str) -> str:
+        return base + self.suffix
+
+    def names(self) -> dict[str, str]:
+        return {base: self.t(base) for base in self.tables}
+
+    def create(self, sql: Sql) -> None:
+        names = self.names()
+        for base, body in self.tables.items():
+            sql.execute(
+                f"CREATE TABLE IF NOT EXISTS {names[base]} "
+                + body.format(table=names[base], **names)
+            )
+        for index in self.indexes:
+            sql.execute(index.format(suffix=self.suffix, **names))
+
+    def apply(self, sql: Sql, page: Page) -> None:
+        raise NotImplementedError

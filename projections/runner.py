@@ -1,0 +1,186 @@
+"""Feeds read models the log in pages, exactly once, and follows it as it grows.
+
+Each page (many positions) is applied in one transaction together with each model's
+tracking row, so after a crash every model resumes exactly where its last committed
+page ended: no event is lost or applied twice. The tracking row is read inside the
+page's transaction (locked on PostgreSQL), so two runners on one database cannot both
+apply a page either.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.case import Case
+from domain.ledger import JourneyLedger
+from domain.officer import Officer
+from projections.case_folder import AggregateFolder
+from projections.database import ReadModelDatabase, Sql
+from projections.read_model import Page, ReadModel, Recorded
+
+PAGE_SIZE = 1_000
+TRACKING = "read_model_positions"
+
+
+def create_tracking(sql: Sql) -> None:
+    sql.execute(
+        f"CREATE TABLE IF NOT EXISTS {TRACKING} ("
+        "name TEXT PRIMARY KEY, position BIGINT NOT NULL, "
+        "events_applied BIGINT NOT NULL)"
+    )
+
+
+def tracked_position(sql: Sql, name: str, *, lock: bool = False) -> int:
+    sql.execute(
+        f"SELECT position FROM {TRACKING} WHERE name=?"
+        + (" FOR UPDATE" if lock else ""),
+        (name,),
+    )
+    row = sql.fetchone()
+    return int(row[0]) if row else 0
+
+
+def tracked_name(model: ReadModel) -> str:
+    return model.name + model.suffix
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        ledger: JourneyLedger,
+        database: ReadModelDatabase,
+        models: Sequence[ReadModel],
+        *,
+        page_size: int = PAGE_SIZE,
+        after_page: Callable[[int], None] | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.database = database
+        self.models = list(models)
+        self.page_size = page_size
+        self.after_page = after_page
+        self.folder = AggregateFolder(ledger)
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._subscription: Any = None
+        with database.transaction() as sql:
+            create_tracking(sql)
+            for model in self.models:
+                model.create(sql)
+                sql.execute(
+                    f"INSERT INTO {TRACKING} (name, position, events_applied) "
+                    "VALUES (?, 0, 0) ON CONFLICT (name) DO NOTHING",
+                    (tracked_name(model),),
+                )
+        self.position = self._lowest_position()
+
+    def _lowest_position(self) -> int:
+        with self.database.transaction() as sql:
+            return min(
+                (tracked_position(sql, tracked_name(m)) for m in self.models), default=0
+            )
+
+    # --- catching up ------------------------------------------------------------------
+
+    def catch_up(self, until: int | None = None) -> int:
+        """Apply every recorded event (up to ``until``); return the position reached."""
+        while not self._stopping.is_set():
+            limit = self.page_size
+            if until is not None:
+                limit = min(limit, until - self.position)
+                if limit <= 0:
+                    break
+            recorder: Any = self.ledger.recorder  # our store's sealed recorder
+            rows = recorder.select_sealed_rows(self.position, limit)
+            if not rows:
+                break
+            self._apply(self._page(rows))
+        return self.position
+
+    def _page(self, rows: Sequence[Any]) -> Page:
+        to_event = self.ledger.mapper.to_domain_event
+        page = Page([])
+        for row in rows:
+            event = to_event(
+                StoredEvent(
+                    originator_id=row.originator_id,
+                    originator_version=row.originator_version,
+                    topic=row.topic,
+                    state=row.state,
+                )
+            )
+            page.items.append(Recorded(row.position, row.leaf_hash, event))
+            aggregate = self.folder.fold(event)
+            if isinstance(aggregate, Case):
+                page.cases[aggregate.id] = aggregate
+            elif isinstance(aggregate, Officer):
+                page.officers[aggregate.id] = aggregate
+        return page
+
+    def _apply(self, page: Page) -> None:
+        last = page.items[-1].position
+        lock = self.database.dialect == "postgresql"
+        with self.database.transaction() as sql:
+            for model in self.models:
+                name = tracked_name(model)
+                done = tracked_position(sql, name, lock=lock)
+                if done >= last:
+                    continue
+                todo = page.after(done)
+                model.apply(sql, todo)
+                sql.execute(
+                    f"UPDATE {TRACKING} SET position=?, "
+                    "events_applied=events_applied+? WHERE name=?",
+                    (last, len(todo.items), name),
+                )
+        with self._changed:
+            self.position = last
+            self._changed.notify_all()
+        if self.after_page is not None:
+            self.after_page(last)
+
+    # --- following --------------------------------------------------------------------
+
+    def follow(self) -> None:
+        """Keep the read models current until :meth:`stop` (runs in this thread)."""
+        self.catch_up()
+        recorder = self.ledger.recorder
+        while not self._stopping.is_set():
+            with recorder.subscribe(gt=self.position) as subscription:
+                self._subscription = subscription
+                if self._stopping.is_set():
+                    break
+                for notification in subscription:
+                    if notification.id > self.position:
+                        self.catch_up()
+                    if self._stopping.is_set():
+                        break
+
+    def start(self) -> threading.Thread:
+        """Follow in a background thread."""
+        thread = threading.Thread(target=self.follow, name="read-models", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the read models reach ``position`` (read-your-writes)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping.is_set():
+                    return False
+                self._changed.wait(remaining)
+        return True

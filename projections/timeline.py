@@ -1,0 +1,165 @@
+"""timeline: the inspectors' audit trail, one row per event per case.
+
+Both times (occurred and recorded), who recorded it, where, from which system, on
+whose authority, a plain-words summary, the event's data, what a correction corrects
+(and, on the corrected row, which event corrected it), merges, the log position and
+the leaf hash that proves the row is the one recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from domain.events import CaseEvent, CasesMerged, CasesUnmerged, EventCorrected
+from projections.database import Sql
+from projections.read_model import Page, ReadModel, moment
+
+COLUMNS = (
+    "position", "prisoner_number", "case_version", "kind", "occurred_at",
+    "recorded_at", "recorded_by", "prison", "source", "source_ref", "correlation_id",
+    "authority", "summary", "data", "corrects_version", "related_number", "leaf_hash",
+)  # fmt: skip
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return moment(value) or ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def event_data_json(event: CaseEvent) -> str:
+    return json.dumps(event.data(), default=_json_default, sort_keys=True)
+
+
+SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "CaseOpened": lambda e: f"Case opened for {e.prisoner_number}",
+    "PrisonerReceived": lambda e: (
+        f"Received into {e.received_into} ({e.movement_reason}, {e.legal_status}), "
+        f"booking {e.booking_no}"
+    ),
+    "HealthScreened": lambda e: f"{e.stage.capitalize()} health screening: {e.outcome}",
+    "NeedsAssessed": lambda e: "Needs assessed",
+    "RiskAssessed": lambda e: (
+        f"Tier {e.tier}{e.tier_change_level}, RoSH {e.rosh.replace('_', ' ')}"
+    ),
+    "SentencePlanAgreed": lambda e: "Sentence plan agreed",
+    "OfficerAllocated": lambda e: (
+        f"{e.officer_id} allocated as {e.role}"
+        + (f" over the limit: {e.override_reason}" if e.override_reason else "")
+    ),
+    "OfficerDeallocated": lambda e: f"{e.officer_id} deallocated as {e.role}",
+    "IncidentRecorded": lambda e: (
+        f"Incident {e.incident_ref}: {e.incident_type.replace('_', ' ')} "
+        f"({e.role}, {e.severity})"
+    ),
+    "AcctOpened": lambda e: "ACCT opened",
+    "AcctReviewed": lambda e: f"ACCT reviewed: {e.outcome.replace('_', ' ')}",
+    "AcctClosed": lambda e: "ACCT closed",
+    "DrugTestRecorded": lambda e: (
+        f"MDT {e.test_ref} ({e.reason.replace('_', ' ')}): {e.result}"
+        + (f" ({', '.join(e.substances)})" if e.substances else "")
+    ),
+    "Transferred": lambda e: f"Transferred {e.from_prison} to {e.to_prison}",
+    "TemporaryReleaseStarted": lambda e: f"ROTL ({e.rotl_type}) started",
+    "TemporaryReleaseEnded": lambda e: (
+        "Failed to return from ROTL" if e.failed_to_return else "Returned from ROTL"
+    ),
+    "ResettlementStepRecorded": lambda e: (
+        f"Resettlement: {e.element.replace('_', ' ')} {e.status.replace('_', ' ')}"
+    ),
+    "ReleaseDateSet": lambda e: (
+        f"{e.date_type} {e.release_date.isoformat()}"
+        + (f" (flagged: {e.flag_reason})" if e.flagged else "")
+    ),
+    "EarlyReleaseDayApproved": lambda e: (
+        f"Early release day approved: {e.approved_date.isoformat()}"
+    ),
+    "Released": lambda e: f"Released ({e.movement_reason}), {e.accommodation}",
+    "IncentiveLevelReviewed": lambda e: f"Incentive level {e.level} ({e.review_type})",
+    "EventCorrected": lambda e: (
+        f"Corrected version {e.corrects_version}: {', '.join(e.corrected_fields)} "
+        f"({e.reason})"
+    ),
+    "CasesMerged": lambda e: f"{e.retired_number} merged into {e.survivor_number}",
+    "CasesUnmerged": lambda e: f"{e.retired_number} unmerged from {e.survivor_number}",
+}
+
+
+def summary_of(event: CaseEvent) -> str:
+    describe = SUMMARIES.get(type(event).__name__)
+    return describe(event) if describe else type(event).__name__
+
+
+class TimelineModel(ReadModel):
+    name = "timeline"
+    tables = {  # noqa: RUF012
+        "timeline": "(position BIGINT PRIMARY KEY, prisoner_number TEXT NOT NULL, "
+        "case_version INTEGER NOT NULL, kind TEXT NOT NULL, occurred_at TEXT NOT NULL, "
+        "recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, prison TEXT NOT NULL, "
+        "source TEXT NOT NULL, source_ref TEXT, correlation_id TEXT NOT NULL, "
+        "authority TEXT, summary TEXT NOT NULL, data TEXT NOT NULL, "
+        "corrects_version INTEGER, corrected_by_version INTEGER, related_number TEXT, "
+        "leaf_hash TEXT NOT NULL)"
+    }
+    indexes = (
+        "CREATE UNIQUE INDEX IF NOT EXISTS timeline_case{suffix} "
+        "ON {timeline} (prisoner_number, case_version)",
+    )
+    order_by = {"timeline": "position"}  # noqa: RUF012
+
+    def apply(self, sql: Sql, page: Page) -> None:
+        table = self.t("timeline")
+        rows = []
+        corrections = []
+        for item in page.items:
+            event = item.event
+            if not isinstance(event, CaseEvent):
+                continue
+            number = page.cases[event.originator_id].prisoner_number
+            related = None
+            if isinstance(event, (CasesMerged, CasesUnmerged)):
+                related = (
+                    event.survivor_number
+                    if event.retired_number == number
+                    else event.retired_number
+                )
+            corrects = None
+            if isinstance(event, EventCorrected):
+                corrects = event.corrects_version
+                corrections.append((event.originator_version, number, corrects))
+            rows.append(
+                (
+                    item.position,
+                    number,
+                    event.originator_version,
+                    type(event).__name__,
+                    moment(event.occurred_at),
+                    moment(event.timestamp),
+                    event.recorded_by,
+                    event.prison,
+                    event.source,
+                    event.source_ref,
+                    event.correlation_id,
+                    event.authority,
+                    summary_of(event),
+                    event_data_json(event),
+                    corrects,
+                    related,
+                    item.leaf_hash.hex(),
+                )
+            )
+        sql.executemany(
+            f"INSERT INTO {table} ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(COLUMNS))})",
+            rows,
+        )
+        sql.executemany(
+            f"UPDATE {table} SET corrected_by_version=? "
+            "WHERE prisoner_number=? AND case_version=?",
+            corrections,
+        )
