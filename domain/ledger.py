@@ -37,6 +37,7 @@ from domain.errors import (
 )
 from domain.identifiers import PrisonerNumber, case_id, officer_aggregate_id
 from domain.officer import CaseloadLimits, Officer
+from domain.replay import Replay, replay_case
 
 DEFAULT_SNAPSHOT_INTERVAL = 50
 MAX_ATTEMPTS = 25
@@ -139,6 +140,21 @@ class JourneyLedger(Application[UUID]):
             seen.add(case.merged_into)
             case = self.case(case.merged_into)
         return case
+
+    def replay(
+        self,
+        prisoner_number: str,
+        *,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
+    ) -> Replay:
+        """The case as it stood at valid time ``as_of``, as the ledger knew it at
+        record time ``known_at`` (either may be None); see :mod:`domain.replay`."""
+        PrisonerNumber(prisoner_number)
+        events = list(self.events.get(case_id(prisoner_number)))
+        if not events:
+            raise CaseNotFound(f"no case for {prisoner_number}")
+        return replay_case(events, as_of=as_of, known_at=known_at)
 
     def find_officer(self, officer_id: str) -> Officer | None:
         try:
