@@ -12,7 +12,7 @@ from typing import Any
 from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES, PassportElement
 from projections.database import Sql
-from projections.read_model import Page, ReadModel, moment
+from projections.read_model import Index, Page, ReadModel, moment
 
 COLUMNS = (
     "prisoner_number", "case_id", "status", "prison", "booking_no", "received_at",
@@ -91,10 +91,7 @@ class CaseStateModel(ReadModel):
         "resettlement_finished INTEGER NOT NULL, resettlement_total INTEGER NOT NULL, "
         "merged_into TEXT, version INTEGER NOT NULL)"
     }
-    indexes = (
-        "CREATE INDEX IF NOT EXISTS case_state_prison{suffix} "
-        "ON {case_state} (prison, status)",
-    )
+    indexes = (Index("case_state_prison", "case_state", "prison, status"),)
     order_by = {"case_state": "prisoner_number"}  # noqa: RUF012
 
     def apply(self, sql: Sql, page: Page) -> None:

@@ -18,6 +18,7 @@ from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES
 from projections.case_rows import CaseRowsModel
 from projections.overdue import INITIAL_SCREENING_DUE
+from projections.read_model import Index
 
 HOUSED = frozenset({"settled", "temporary", "approved_premises"})
 MEASURES = (
@@ -85,10 +86,7 @@ class IndicatorsModel(CaseRowsModel):
         "month TEXT NOT NULL, measure TEXT NOT NULL, value INTEGER NOT NULL, "
         "PRIMARY KEY (prisoner_number, prison, month, measure))"
     }
-    indexes = (
-        "CREATE INDEX IF NOT EXISTS indicator_counts_month{suffix} "
-        "ON {indicator_counts} (month, prison)",
-    )
+    indexes = (Index("indicator_counts_month", "indicator_counts", "month, prison"),)
     order_by = {  # noqa: RUF012
         "indicator_counts": "prisoner_number, prison, month, measure"
     }

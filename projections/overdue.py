@@ -20,7 +20,7 @@ from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES, PassportElement
 from projections.case_rows import CaseRowsModel
 from projections.case_state import release_date_of
-from projections.read_model import moment
+from projections.read_model import Index, moment
 
 INITIAL_SCREENING_DUE = timedelta(hours=24)
 COMPREHENSIVE_SCREENING_DUE = timedelta(days=7)
@@ -96,10 +96,7 @@ class OverdueModel(CaseRowsModel):
         "prison TEXT NOT NULL, due_at TEXT NOT NULL, detail TEXT NOT NULL, "
         "PRIMARY KEY (prisoner_number, check_name))"
     }
-    indexes = (
-        "CREATE INDEX IF NOT EXISTS overdue_prison{suffix} "
-        "ON {overdue_checks} (prison, due_at)",
-    )
+    indexes = (Index("overdue_prison", "overdue_checks", "prison, due_at"),)
     order_by = {"overdue_checks": "prisoner_number, check_name"}  # noqa: RUF012
 
     def rows_for(self, case: Case) -> Iterable[tuple[Any, ...]]:

@@ -54,12 +54,19 @@ def moment(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    columns: str
+    unique: bool = False
+
+
 class ReadModel:
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]
     """Base table name -> CREATE TABLE body with ``{table}`` for its own name."""
-    indexes: ClassVar[Sequence[str]] = ()
-    """CREATE INDEX statements using ``{table}`` names of this model's tables."""
+    indexes: ClassVar[Sequence[Index]] = ()
     order_by: ClassVar[dict[str, str]] = {}
     """How to list each table's rows in a stable order (for rebuild checks)."""
 
@@ -80,7 +87,15 @@ class ReadModel:
                 + body.format(table=names[base], **names)
             )
         for index in self.indexes:
-            sql.execute(index.format(suffix=self.suffix, **names))
+            unique = "UNIQUE " if index.unique else ""
+            sql.execute(
+                f"CREATE {unique}INDEX IF NOT EXISTS {self.t(index.name)} "
+                f"ON {names[index.table]} ({index.columns})"
+            )
+
+    def drop_indexes(self, sql: Sql) -> None:
+        for index in self.indexes:
+            sql.execute(f"DROP INDEX IF EXISTS {self.t(index.name)}")
 
     def apply(self, sql: Sql, page: Page) -> None:
         raise NotImplementedError

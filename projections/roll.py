@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.case import Case
 from projections.case_rows import CaseRowsModel
-from projections.read_model import moment
+from projections.read_model import Index, moment
 
 
 def stays_of(case: Case) -> list[tuple[Any, ...]]:
@@ -40,10 +40,7 @@ class RollModel(CaseRowsModel):
         "booking_no TEXT NOT NULL, prison TEXT NOT NULL, arrived_at TEXT NOT NULL, "
         "left_at TEXT, PRIMARY KEY (prisoner_number, seq))"
     }
-    indexes = (
-        "CREATE INDEX IF NOT EXISTS roll_stays_prison{suffix} "
-        "ON {roll_stays} (prison, arrived_at)",
-    )
+    indexes = (Index("roll_stays_prison", "roll_stays", "prison, arrived_at"),)
     order_by = {"roll_stays": "prisoner_number, seq"}  # noqa: RUF012
 
     def rows_for(self, case: Case) -> Iterable[tuple[Any, ...]]:

@@ -89,6 +89,8 @@ class ProjectionRunner:
 
     def catch_up(self, until: int | None = None) -> int:
         """Apply every recorded event (up to ``until``); return the position reached."""
+        # Re-read: a rebuild may have swapped in tables at another position.
+        self.position = self._lowest_position()
         while not self._stopping.is_set():
             limit = self.page_size
             if until is not None:

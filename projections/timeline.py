@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.events import CaseEvent, CasesMerged, CasesUnmerged, EventCorrected
 from projections.database import Sql
-from projections.read_model import Page, ReadModel, moment
+from projections.read_model import Index, Page, ReadModel, moment
 
 COLUMNS = (
     "position", "prisoner_number", "case_version", "kind", "occurred_at",
@@ -107,8 +107,7 @@ class TimelineModel(ReadModel):
         "leaf_hash TEXT NOT NULL)"
     }
     indexes = (
-        "CREATE UNIQUE INDEX IF NOT EXISTS timeline_case{suffix} "
-        "ON {timeline} (prisoner_number, case_version)",
+        Index("timeline_case", "timeline", "prisoner_number, case_version", True),
     )
     order_by = {"timeline": "position"}  # noqa: RUF012
 

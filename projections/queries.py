@@ -1,0 +1,196 @@
+"""What people read from the read models: plain queries over the live tables."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
+from projections.database import ReadModelDatabase
+from projections.indicators import MEASURES
+from projections.read_model import moment
+from projections.timeline import COLUMNS as TIMELINE_COLUMNS
+
+PER_THOUSAND = 1_000
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    prison: str
+    month: str
+    average_daily_population: float
+    counts: dict[str, int]
+
+    def per_thousand(self, measure: str) -> float:
+        if not self.average_daily_population:
+            return 0.0
+        return self.counts[measure] * PER_THOUSAND / self.average_daily_population
+
+    def share(self, measure: str, of: str) -> float:
+        return self.counts[measure] / self.counts[of] if self.counts[of] else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prison": self.prison,
+            "month": self.month,
+            "average_daily_population": round(self.average_daily_population, 1),
+            "counts": self.counts,
+            "incidents_per_1000": round(self.per_thousand("incidents"), 1),
+            "self_harm_per_1000": round(self.per_thousand("self_harm"), 1),
+            "drug_tests_positive_rate": round(
+                self.share("drug_tests_positive", "drug_tests"), 3
+            ),
+            "drug_tests_refused_rate": round(
+                self.share("drug_tests_refused", "drug_tests"), 3
+            ),
+            "initial_screening_on_time_rate": round(
+                self.share("initial_screening_on_time", "receptions"), 3
+            ),
+            "released_with_accommodation_rate": round(
+                self.share("released_with_accommodation", "releases"), 3
+            ),
+            "released_with_id_and_bank_account_rate": round(
+                self.share("released_with_id_and_bank_account", "releases"), 3
+            ),
+            "friday_releases": self.counts["friday_releases"],
+        }
+
+
+class ReadModelQueries:
+    def __init__(self, database: ReadModelDatabase) -> None:
+        self.database = database
+
+    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self.database.transaction() as sql:
+            sql.execute(statement, params)
+            return sql.fetchall()
+
+    def case_state(self, prisoner_number: str) -> dict[str, Any] | None:
+        rows = self._all(
+            f"SELECT {', '.join(CASE_STATE_COLUMNS)} FROM case_state "
+            "WHERE prisoner_number=?",
+            (prisoner_number,),
+        )
+        return dict(zip(CASE_STATE_COLUMNS, rows[0], strict=True)) if rows else None
+
+    def cases(
+        self,
+        *,
+        prison: str | None = None,
+        status: str | None = None,
+        tier: str | None = None,
+        limit: int = 100,
+        after: str = "",
+    ) -> list[dict[str, Any]]:
+        where, params = ["prisoner_number > ?"], [after]
+        for column, value in (("prison", prison), ("status", status), ("tier", tier)):
+            if value is not None:
+                where.append(f"{column}=?")
+                params.append(value)
+        rows = self._all(
+            f"SELECT {', '.join(CASE_STATE_COLUMNS)} FROM case_state "
+            f"WHERE {' AND '.join(where)} ORDER BY prisoner_number LIMIT {int(limit)}",
+            tuple(params),
+        )
+        return [dict(zip(CASE_STATE_COLUMNS, r, strict=True)) for r in rows]
+
+    def timeline(self, prisoner_number: str) -> list[dict[str, Any]]:
+        columns = (*TIMELINE_COLUMNS, "corrected_by_version")
+        rows = self._all(
+            f"SELECT {', '.join(columns)} FROM timeline WHERE prisoner_number=? "
+            "ORDER BY case_version",
+            (prisoner_number,),
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def caseload(self, officer_id: str) -> list[dict[str, Any]]:
+        columns = ("prisoner_number", "role", "prison", "allocated_at",
+                   "override_reason", "authority")  # fmt: skip
+        rows = self._all(
+            f"SELECT {', '.join(columns)} FROM caseloads WHERE officer_id=? "
+            "ORDER BY prisoner_number",
+            (officer_id,),
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def over_limit_allocations(self, prison: str) -> list[dict[str, Any]]:
+        columns = ("officer_id", "prisoner_number", "role", "override_reason",
+                   "authority", "allocated_at")  # fmt: skip
+        rows = self._all(
+            f"SELECT {', '.join(columns)} FROM caseloads "
+            "WHERE prison=? AND override_reason IS NOT NULL ORDER BY officer_id",
+            (prison,),
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def roll(self, prison: str, at: datetime | None = None) -> list[str]:
+        """Prisoner numbers on a prison's roll at a moment (default: now)."""
+        when = moment(at or datetime.now(UTC))
+        rows = self._all(
+            "SELECT prisoner_number FROM roll_stays WHERE prison=? AND arrived_at<=? "
+            "AND (left_at IS NULL OR left_at>?) ORDER BY prisoner_number",
+            (prison, when, when),
+        )
+        return [r[0] for r in rows]
+
+    def roll_on(self, prison: str, day: date) -> list[str]:
+        """The roll at the end of a past day."""
+        return self.roll(prison, datetime.combine(day + timedelta(days=1), time(), UTC))
+
+    def average_daily_population(self, prison: str, month: str) -> float:
+        start = date.fromisoformat(month + "-01")
+        days = calendar.monthrange(start.year, start.month)[1]
+        first = datetime.combine(start, time(), UTC)
+        end = first + timedelta(days=days)
+        rows = self._all(
+            "SELECT arrived_at, left_at FROM roll_stays WHERE prison=? "
+            "AND arrived_at<? AND (left_at IS NULL OR left_at>?)",
+            (prison, moment(end), moment(first)),
+        )
+        total = 0.0
+        for arrived, left in rows:
+            a = max(datetime.fromisoformat(arrived), first)
+            b = min(datetime.fromisoformat(left), end) if left else end
+            total += (b - a).total_seconds()
+        return total / (days * 86_400)
+
+    def indicators(self, prison: str, month: str) -> IndicatorRow:
+        rows = self._all(
+            "SELECT measure, SUM(value) FROM indicator_counts "
+            "WHERE prison=? AND month=? GROUP BY measure",
+            (prison, month),
+        )
+        counts = dict.fromkeys(MEASURES, 0) | {m: int(n) for m, n in rows}
+        return IndicatorRow(
+            prison, month, self.average_daily_population(prison, month), counts
+        )
+
+    def league_table(self, month: str) -> list[dict[str, Any]]:
+        """Prisons ranked for a month: fewest incidents per 1,000 first."""
+        prisons = [
+            r[0]
+            for r in self._all(
+                "SELECT DISTINCT prison FROM roll_stays ORDER BY prison", ()
+            )
+        ]
+        rows = [self.indicators(p, month).as_dict() for p in prisons]
+        rows.sort(
+            key=lambda r: (
+                r["incidents_per_1000"],
+                r["self_harm_per_1000"],
+                r["drug_tests_positive_rate"],
+                r["prison"],
+            )
+        )
+        return [{"rank": i, **r} for i, r in enumerate(rows, start=1)]
+
+    def overdue(self, prison: str, now: datetime | None = None) -> list[dict[str, Any]]:
+        columns = ("prisoner_number", "check_name", "due_at", "detail")
+        rows = self._all(
+            f"SELECT {', '.join(columns)} FROM overdue_checks WHERE prison=? "
+            "AND due_at<? ORDER BY due_at, prisoner_number",
+            (prison, moment(now or datetime.now(UTC))),
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
