@@ -43,6 +43,9 @@ def checkpoint_issuer(ledger: JourneyLedger) -> Callable[[int], None] | None:
     signer = load_key_file(path, ED25519)
     schedule = CheckpointSchedule.from_environment()
     evidence = evidence_store(ledger.recorder)
+    # Count from the last checkpoint in the store, not from this process's start.
+    latest = evidence.latest_checkpoint()
+    schedule.last_position = latest.tree_size if latest else 0
 
     def after_page(position: int) -> None:
         if schedule.due(position):
