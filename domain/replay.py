@@ -34,11 +34,12 @@ know the case (``absent_because == "known_at"``); when the opening occurred afte
 ``as_of`` and nothing else of the known history counts by then, the case did not yet
 exist (``absent_because == "as_of"``).
 
-Both times must be timezone-aware; the boundary is inclusive (``<=``) on both axes.
-Record time is the event's own timestamp, taken when the command made it: events
-saved together (a case's opening and its first reception, a merge on both cases)
-are stamped microseconds apart, not at one commit time, so a ``known_at`` between
-them shows part of one save. The store keeps no other record time.
+Both times must be timezone-aware (else :class:`~domain.errors.InvalidValue`); the
+boundary is inclusive (``<=``) on both axes. Record time is the event's own
+timestamp, taken when the command made it: events saved together (a case's opening
+and its first reception, a merge on both cases) are stamped microseconds apart, not
+at one commit time, so a ``known_at`` between them shows part of one save. The store
+keeps no other record time.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEventProtocol
 
 from domain.case import Case
+from domain.errors import InvalidValue
 from domain.events import (
     CaseEvent,
     CaseOpened,
@@ -111,7 +113,7 @@ class Replay:
 
 def _aware(name: str, moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
-        raise ValueError(f"{name} must be a date and time with a time zone")
+        raise InvalidValue(name, f"{name} must be a date and time with a time zone")
 
 
 def replay_case(

@@ -294,9 +294,9 @@ def test_unknown_prisoner_and_naive_times(ledger: JourneyLedger) -> None:
     with pytest.raises(errors.InvalidValue):
         ledger.replay("not-a-number")
     receive_on(ledger, on(1))
-    with pytest.raises(ValueError, match="time zone"):
+    with pytest.raises(errors.InvalidValue, match="time zone"):
         ledger.replay(PN, as_of=datetime(2025, 3, 1))
-    with pytest.raises(ValueError, match="time zone"):
+    with pytest.raises(errors.InvalidValue, match="time zone"):
         ledger.replay(PN, known_at=datetime(2025, 3, 1))
 
 
