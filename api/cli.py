@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, TypeAlias
 from eventsourcing.persistence import PersistenceError
 
 from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
+from api.projection_commands import PROJECTION_COMMANDS
+from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
 from store.config import StoreConfigurationError
 
@@ -37,7 +39,13 @@ def _status(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for register in (_add_status, *SEED_COMMANDS, *EVIDENCE_COMMANDS):
+    for register in (
+        _add_status,
+        *SEED_COMMANDS,
+        *PROJECTION_COMMANDS,
+        *REPLAY_COMMANDS,
+        *EVIDENCE_COMMANDS,
+    ):
         register(subparsers)
     return parser
 
