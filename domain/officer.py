@@ -85,7 +85,7 @@ class Officer(Aggregate):
         self.roles = list(roles)
         self.home_prison = home_prison
         self.caseload: dict[str, dict[str, Any]] = {}
-        """Prisoner number -> {"role", "override_reason"}."""
+        """Prisoner number -> role, override reason and authority, prison, when."""
 
     @classmethod
     def register(
@@ -118,6 +118,9 @@ class Officer(Aggregate):
             self.caseload[event.prisoner_number] = {
                 "role": event.role,
                 "override_reason": event.override_reason,
+                "authority": event.authority if event.override_reason else None,
+                "prison": event.prison,
+                "allocated_at": event.occurred_at,
             }
         elif isinstance(event, CaseDeallocated):
             self.caseload.pop(event.prisoner_number, None)

@@ -26,17 +26,12 @@ class CaseRowsModel(ReadModel):
 
     def apply(self, sql: Sql, page: Page) -> None:
         table = self.t(self.table)
-        numbers = [(case.prisoner_number,) for case in page.cases.values()]
-        sql.executemany(f"DELETE FROM {table} WHERE prisoner_number=?", numbers)
+        numbers = [case.prisoner_number for case in page.cases.values()]
+        sql.delete_where_in(table, "prisoner_number", numbers)
         rows = [
             (case.prisoner_number, *row)
             for case in page.cases.values()
             if case.merged_into is None
             for row in self.rows_for(case)
         ]
-        columns = ("prisoner_number", *self.columns)
-        sql.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})",
-            rows,
-        )
+        sql.insert(table, ("prisoner_number", *self.columns), rows)

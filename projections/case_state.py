@@ -95,12 +95,9 @@ class CaseStateModel(ReadModel):
     order_by = {"case_state": "prisoner_number"}  # noqa: RUF012
 
     def apply(self, sql: Sql, page: Page) -> None:
-        table = self.t("case_state")
-        columns = ", ".join(COLUMNS)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:])
-        sql.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES "
-            f"({', '.join('?' * len(COLUMNS))}) "
-            f"ON CONFLICT (prisoner_number) DO UPDATE SET {updates}",
+        sql.insert(
+            self.t("case_state"),
+            COLUMNS,
             [row_of(case) for case in page.cases.values()],
+            upsert_on="prisoner_number",
         )

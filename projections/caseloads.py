@@ -1,10 +1,18 @@
-"""caseloads: officers and the cases they hold, with every over-limit override."""
+"""caseloads: officers and the cases they hold, with every over-limit override.
+
+Written from the Officer aggregate's own caseload: each page replaces the rows of the
+officers it touched.
+"""
 
 from __future__ import annotations
 
-from domain.events import CaseAllocated, CaseDeallocated, OfficerRegistered
 from projections.database import Sql
 from projections.read_model import Page, ReadModel, moment
+
+CASELOAD_COLUMNS = (
+    "officer_id", "prisoner_number", "role", "prison", "allocated_at",
+    "override_reason", "authority",
+)  # fmt: skip
 
 
 class CaseloadsModel(ReadModel):
@@ -14,7 +22,7 @@ class CaseloadsModel(ReadModel):
         "home_prison TEXT NOT NULL, roles TEXT NOT NULL)",
         "caseloads": "(officer_id TEXT NOT NULL, prisoner_number TEXT NOT NULL, "
         "role TEXT NOT NULL, prison TEXT NOT NULL, allocated_at TEXT NOT NULL, "
-        "override_reason TEXT, authority TEXT, position BIGINT NOT NULL, "
+        "override_reason TEXT, authority TEXT, "
         "PRIMARY KEY (officer_id, prisoner_number))",
     }
     order_by = {  # noqa: RUF012
@@ -23,40 +31,34 @@ class CaseloadsModel(ReadModel):
     }
 
     def apply(self, sql: Sql, page: Page) -> None:
-        officers, caseloads = self.t("officers"), self.t("caseloads")
-        for item in page.items:
-            event = item.event
-            if isinstance(event, OfficerRegistered):
-                sql.execute(
-                    f"INSERT INTO {officers} (officer_id, name, home_prison, roles) "
-                    "VALUES (?, ?, ?, ?)",
-                    (
-                        event.officer_id,
-                        event.name,
-                        event.home_prison,
-                        ",".join(event.roles),
-                    ),
+        officers = list(page.officers.values())
+        if not officers:
+            return
+        sql.insert(
+            self.t("officers"),
+            ("officer_id", "name", "home_prison", "roles"),
+            [
+                (o.officer_id, o.name, o.home_prison, ",".join(o.roles))
+                for o in officers
+            ],
+            upsert_on="officer_id",
+        )
+        table = self.t("caseloads")
+        sql.delete_where_in(table, "officer_id", [o.officer_id for o in officers])
+        sql.insert(
+            table,
+            CASELOAD_COLUMNS,
+            [
+                (
+                    o.officer_id,
+                    number,
+                    held["role"],
+                    held["prison"],
+                    moment(held["allocated_at"]),
+                    held["override_reason"],
+                    held["authority"],
                 )
-            elif isinstance(event, CaseAllocated):
-                officer = page.officers[event.originator_id]
-                sql.execute(
-                    f"INSERT INTO {caseloads} (officer_id, prisoner_number, role, "
-                    "prison, allocated_at, override_reason, authority, position) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        officer.officer_id,
-                        event.prisoner_number,
-                        event.role,
-                        event.prison,
-                        moment(event.occurred_at),
-                        event.override_reason,
-                        event.authority if event.override_reason else None,
-                        item.position,
-                    ),
-                )
-            elif isinstance(event, CaseDeallocated):
-                officer = page.officers[event.originator_id]
-                sql.execute(
-                    f"DELETE FROM {caseloads} WHERE officer_id=? AND prisoner_number=?",
-                    (officer.officer_id, event.prisoner_number),
-                )
+                for o in officers
+                for number, held in o.caseload.items()
+            ],
+        )

@@ -7,6 +7,7 @@ both databases: a transaction yielding a cursor that takes ``?`` placeholders.
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,35 @@ class Sql(Protocol):
     def fetchall(self) -> list[tuple[Any, ...]]: ...
 
     def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        upsert_on: str | None = None,
+    ) -> None:
+        """Insert many rows (replacing rows with the same ``upsert_on`` key)."""
+
+    def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        """Delete the rows whose ``column`` is one of ``values``."""
+
+    def append(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many new rows (no conflicts expected), the fastest way there is."""
+
+
+def _insert_statement(
+    table: str, columns: Sequence[str], values: str, upsert_on: str | None
+) -> str:
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
+    if upsert_on is not None:
+        keys = {k.strip() for k in upsert_on.split(",")}
+        updates = ", ".join(f"{c}=excluded.{c}" for c in columns if c not in keys)
+        statement += f" ON CONFLICT ({upsert_on}) DO UPDATE SET {updates}"
+    return statement
 
 
 class ReadModelDatabase(Protocol):
@@ -86,6 +116,29 @@ class _SQLiteCursor:
     def fetchone(self) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self.cursor.fetchone()
         return row
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        upsert_on: str | None = None,
+    ) -> None:
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        self.cursor.executemany(
+            _insert_statement(table, columns, marks, upsert_on), rows
+        )
+
+    def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        self.cursor.executemany(
+            f"DELETE FROM {table} WHERE {column}=?", [(v,) for v in values]
+        )
+
+    def append(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        self.insert(table, columns, rows)
 
 
 class PostgresDatabase:
@@ -148,7 +201,11 @@ class _PostgresCursor:
         return converted
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
-        self.cursor.execute(self._sql(statement), tuple(params))
+        # No parameters: no formatting, so a literal % in the SQL stays a %.
+        if params:
+            self.cursor.execute(self._sql(statement), tuple(params))
+        else:
+            self.cursor.execute(statement)
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -163,6 +220,51 @@ class _PostgresCursor:
     def fetchone(self) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self.cursor.fetchone()
         return row
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        upsert_on: str | None = None,
+    ) -> None:
+        # One multi-row INSERT per thousand rows: one round trip, not one per row.
+        if rows:
+            psycopg2.extras.execute_values(
+                self.cursor,
+                _insert_statement(table, columns, "%s", upsert_on),
+                rows,
+                page_size=1_000,
+            )
+
+    def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        if values:
+            self.cursor.execute(
+                f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(values),)
+            )
+
+    def append(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY: the server parses one stream instead of a statement per batch.
+        if rows:
+            text = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+            self.cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text)
+            )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    """One field in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def open_database(env: Mapping[str, str]) -> ReadModelDatabase:

@@ -152,11 +152,7 @@ class TimelineModel(ReadModel):
                     item.leaf_hash.hex(),
                 )
             )
-        sql.executemany(
-            f"INSERT INTO {table} ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(COLUMNS))})",
-            rows,
-        )
+        sql.append(table, COLUMNS, rows)
         sql.executemany(
             f"UPDATE {table} SET corrected_by_version=? "
             "WHERE prisoner_number=? AND case_version=?",

@@ -49,9 +49,9 @@ def test_allocation_changes_case_and_officer_in_one_save(
     receive(ledger, "A0001AA")
     result = allocate(ledger, "A0001AA")
     assert ledger.case("A0001AA").officers == {"key_worker": OFFICER}
-    assert ledger.officer(OFFICER).caseload == {
-        "A0001AA": {"role": "key_worker", "override_reason": None}
-    }
+    allocation = ledger.officer(OFFICER).caseload["A0001AA"]
+    assert (allocation["role"], allocation["override_reason"]) == ("key_worker", None)
+    assert allocation["prison"] == "LEI"
     last_two = ledger.recorder.select_notifications(result.position or 0, 2)
     assert [n.topic for n in last_two] == [OfficerAllocated.TOPIC, CaseAllocated.TOPIC]
 
