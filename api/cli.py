@@ -13,12 +13,14 @@ from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
 from api.projection_commands import PROJECTION_COMMANDS
 from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
+from domain.errors import DomainError
 from store.config import StoreConfigurationError
 
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 Handler = Callable[[argparse.Namespace], int]
+EXIT_REFUSED = 1
 EXIT_UNUSABLE_STORE = 2
 
 
@@ -60,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         # say what is wrong, without a traceback.
         print(f"ledger: {e}", file=sys.stderr)
         return EXIT_UNUSABLE_STORE
+    except DomainError as e:
+        # Refused input (a bad prisoner number, prison code, date): say which rule.
+        print(f"ledger: {e}", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":

@@ -151,4 +151,59 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 1 if report.differences else 0
 
 
-PROJECTION_COMMANDS = (add_project, add_rebuild)
+def add_roll(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "roll",
+        help="a prison's roll now, or at the end of a past day (read models are "
+        "brought up to date first)",
+    )
+    parser.add_argument("prison", help="prison code, e.g. LEI")
+    parser.add_argument(
+        "--on", type=_day, help="a past day, YYYY-MM-DD (the roll at its end)"
+    )
+    parser.set_defaults(handler=_roll)
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYY-MM-DD)"
+        ) from None
+
+
+def _roll(args: argparse.Namespace) -> int:
+    from api.wiring import open_ledger
+    from domain.identifiers import PrisonCode
+    from projections.catalogue import all_models
+    from projections.database import open_database
+    from projections.queries import ReadModelQueries
+    from projections.runner import ProjectionRunner
+    from store.config import environment_for
+
+    PrisonCode(args.prison)
+    ledger = open_ledger()
+    database = open_database(environment_for())
+    try:
+        ProjectionRunner(ledger, database, all_models()).catch_up()
+        queries = ReadModelQueries(database)
+        if args.on is None:
+            numbers, when = queries.roll(args.prison), "now"
+        else:
+            numbers, when = (
+                queries.roll_on(args.prison, args.on),
+                f"at end of {args.on}",
+            )
+    finally:
+        database.close()
+        ledger.close()
+    print(f"{args.prison} roll {when}: {len(numbers)}")
+    for number in numbers:
+        print(f"  {number}")
+    return 0
+
+
+PROJECTION_COMMANDS = (add_project, add_rebuild, add_roll)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TypeAlias
 
+DEMO_MONTH = "2026-09"
+
 if TYPE_CHECKING:
+    from domain.ledger import JourneyLedger
+
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
@@ -75,15 +79,44 @@ def _demo(args: argparse.Namespace) -> int:
         else:
             print("Seeding a synthetic estate (12 prisons, 5,000 people, 3 years)...")
             print(seed_estate(ledger, progress=progress_bar))
+        print(read_model_summary(ledger))
     finally:
         ledger.close()
     print(describe_store())
     print(
         "\nEvery person, officer and narrative in this estate is invented.\n"
         "The HTTP API and console arrive with later issues; meanwhile try\n"
-        "  ledger status    ledger verify    ledger checkpoint"
+        "  ledger roll LEI --on 2025-06-30    ledger replay <prisoner number>\n"
+        "  ledger rebuild --all --check       ledger verify"
     )
     return 0
+
+
+def read_model_summary(ledger: JourneyLedger) -> str:
+    """Bring the read models up to date in-process and show what they hold."""
+    from projections.catalogue import all_models
+    from projections.database import open_database
+    from projections.queries import ReadModelQueries
+    from projections.runner import ProjectionRunner
+    from store.config import environment_for
+
+    database = open_database(environment_for())
+    try:
+        position = ProjectionRunner(ledger, database, all_models()).catch_up()
+        queries = ReadModelQueries(database)
+        league = queries.league_table(DEMO_MONTH)
+    finally:
+        database.close()
+    lines = [f"\nRead models at position {position:,}. League table, {DEMO_MONTH}:"]
+    lines.append("  rank prison   ADP  incidents/1000  self-harm/1000  MDT positive")
+    for row in league:
+        lines.append(
+            f"  {row['rank']:>4} {row['prison']:<6}"
+            f" {row['average_daily_population']:>5.0f}"
+            f" {row['incidents_per_1000']:>15.1f} {row['self_harm_per_1000']:>15.1f}"
+            f" {row['drug_tests_positive_rate']:>13.1%}"
+        )
+    return "\n".join(lines)
 
 
 SEED_COMMANDS = (add_seed, add_demo)

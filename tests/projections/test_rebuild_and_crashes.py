@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,27 @@ def test_ledger_rebuild_command(
     assert "rebuilt and swapped in: timeline" in capsys.readouterr().out
     assert main(["rebuild", "nonsense"]) == 2
     assert "unknown: nonsense" in capsys.readouterr().err
+
+
+def test_ledger_roll_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    ledger = ledger_on(f"sqlite:///{tmp_path}/ledger.db")
+    ledger.record_reception(
+        ctx(prison="LEI", occurred_at=datetime(2025, 3, 1, 10, tzinfo=UTC)),
+        "A1234BC",
+        booking_no="10001A",
+        movement_reason="N",
+        legal_status="remand",
+    )
+    ledger.close()
+    assert main(["roll", "LEI", "--on", "2025-03-01"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "LEI roll at end of 2025-03-01: 1",
+        "  A1234BC",
+    ]
+    assert main(["roll", "LEI", "--on", "2025-02-28"]) == 0
+    assert "LEI roll at end of 2025-02-28: 0" in capsys.readouterr().out
+    assert main(["roll", "leeds"]) == 1
+    assert "not a prison code" in capsys.readouterr().err
