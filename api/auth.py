@@ -1,0 +1,165 @@
+"""Who is asking: bearer JWTs with HMPPS-style roles and a caseload of prisons.
+
+Roles (DESIGN section 8), as the ``authorities`` claim carries them:
+
+- recorder: ``ROLE_JOURNEY_LEDGER__CASES__RW``: records and reads, only for the
+  prisons in the token's ``caseloads`` claim;
+- inspector: ``ROLE_JOURNEY_LEDGER__AUDIT__RO``: reads everything, including timelines
+  and the access log; never writes;
+- investigator: ``ROLE_JOURNEY_LEDGER__INVESTIGATION__RO``: an inspector who may also
+  replay (as_of / known_at) and export bundles;
+- consumer: ``ROLE_JOURNEY_LEDGER__FEED__RO``: the feed and case state, without
+  personal details or narratives;
+- admin: ``ROLE_JOURNEY_LEDGER__ADMIN``: operations (rebuilds, keys); no case data.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from api.settings import ApiSettings
+
+
+class Role(StrEnum):
+    RECORDER = "ROLE_JOURNEY_LEDGER__CASES__RW"
+    INSPECTOR = "ROLE_JOURNEY_LEDGER__AUDIT__RO"
+    INVESTIGATOR = "ROLE_JOURNEY_LEDGER__INVESTIGATION__RO"
+    CONSUMER = "ROLE_JOURNEY_LEDGER__FEED__RO"
+    ADMIN = "ROLE_JOURNEY_LEDGER__ADMIN"
+
+
+ROLE_NAMES = {
+    "recorder": Role.RECORDER,
+    "inspector": Role.INSPECTOR,
+    "investigator": Role.INVESTIGATOR,
+    "consumer": Role.CONSUMER,
+    "admin": Role.ADMIN,
+}
+ISSUER = "journey-ledger"
+
+
+class NotAuthenticated(Exception):
+    """401: no token, or one that does not verify."""
+
+
+class Forbidden(Exception):
+    """403: a valid token that may not do this."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    roles: frozenset[Role]
+    prisons: frozenset[str]
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_person(self) -> bool:
+        """People's reads of a case are recorded; a consumer system's are not."""
+        return self.has(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.has(Role.INSPECTOR, Role.INVESTIGATOR)
+
+    def may_read_prison(self, prison: str | None) -> bool:
+        if self.sees_everything or self.has(Role.CONSUMER):
+            return True
+        return self.has(Role.RECORDER) and prison in self.prisons
+
+    def require_recorder_at(self, prison: str) -> None:
+        if not self.has(Role.RECORDER):
+            raise Forbidden("recording needs the recorder role")
+        if prison not in self.prisons:
+            raise Forbidden(f"{prison} is not in this token's caseload")
+
+
+def decode_token(token: str, settings: ApiSettings) -> Principal:
+    try:
+        if settings.jwt_public_key:
+            claims = jwt.decode(
+                token,
+                settings.jwt_public_key,
+                algorithms=["RS256", "EdDSA"],
+                options={"require": ["exp", "sub"]},
+            )
+        else:
+            claims = jwt.decode(
+                token,
+                settings.jwt_secret or "",
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub"]},
+            )
+    except jwt.PyJWTError as e:
+        raise NotAuthenticated(f"the bearer token does not verify: {e}") from None
+    return _principal(claims)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    known = {r.value: r for r in Role}
+    authorities = claims.get("authorities") or []
+    caseloads = claims.get("caseloads") or []
+    if not isinstance(authorities, list) or not isinstance(caseloads, list):
+        raise NotAuthenticated("authorities and caseloads must be lists")
+    return Principal(
+        user=str(claims.get("user_name") or claims["sub"]),
+        roles=frozenset(known[a] for a in authorities if a in known),
+        prisons=frozenset(str(p) for p in caseloads),
+    )
+
+
+def mint_token(
+    secret: str,
+    *,
+    roles: Iterable[Role],
+    prisons: Iterable[str] = (),
+    user: str = "DEMO_USER",
+    ttl_seconds: int = 8 * 3600,
+) -> str:
+    """An HS256 token for local use (``ledger token``, the demo, tests)."""
+    now = int(time.time())
+    claims = {
+        "sub": user,
+        "user_name": user,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": str(uuid.uuid4()),
+        "authorities": [r.value for r in roles],
+        "caseloads": sorted(prisons),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("send Authorization: Bearer <token>")
+    settings: ApiSettings = request.app.state.settings
+    return decode_token(token.strip(), settings)
+
+
+def requires(*roles: Role) -> Callable[..., Principal]:
+    """A dependency: the caller, who must hold one of ``roles``."""
+
+    def check(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if not principal.has(*roles):
+            raise Forbidden(
+                "this needs one of: " + ", ".join(sorted(r.value for r in roles))
+            )
+        return principal
+
+    return check

@@ -1,0 +1,173 @@
+"""Cases: the reception command and the case's current state.
+
+Further commands and queries follow the same pattern: a body that extends
+``Recording``, ``Idempotency-Key`` and ``If-Match`` headers, the recorder's caseload
+checked against where the case is, and a ``CommandAccepted`` reply with ETag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.auth import Forbidden, Principal, Role, requires
+from api.problems import PROBLEM_RESPONSES
+from api.routers.common import (
+    PRISONER_NUMBER,
+    CommandAccepted,
+    IdempotencyKey,
+    IfMatch,
+    MinPosition,
+    Recording,
+    expected_version,
+    recording_context,
+    wait_for_position,
+)
+from api.services import Services, services
+from domain.codes import AdmissionReason, LegalStatus
+from domain.errors import CaseNotFound
+
+router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
+
+Number = Annotated[str, Path(pattern=PRISONER_NUMBER, examples=["A1234BC"])]
+Recorder = Annotated[Principal, Depends(requires(Role.RECORDER))]
+Reader = Annotated[
+    Principal,
+    Depends(requires(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR, Role.CONSUMER)),
+]
+Found = Annotated[Services, Depends(services)]
+
+
+def accepted(result: Any, response: Response) -> CommandAccepted:
+    response.status_code = 200 if result.duplicate else 201
+    response.headers["ETag"] = f'"{result.version}"'
+    return CommandAccepted.of(result)
+
+
+def case_prison(found: Services, prisoner_number: str) -> str | None:
+    """Where the case is now (None for a case not yet opened)."""
+    case = found.ledger.find_case(prisoner_number)
+    return None if case is None else case.prison
+
+
+class PersonalDetails(BaseModel):
+    first_name: str = Field(min_length=1, max_length=100, examples=["Alex"])
+    last_name: str = Field(min_length=1, max_length=100, examples=["Example"])
+    date_of_birth: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1990-01-31"]
+    )
+
+
+class Reception(Recording):
+    booking_no: str = Field(pattern=r"^\d{5}[A-Z]$", examples=["38412A"])
+    movement_reason: AdmissionReason = Field(examples=["N"])
+    legal_status: LegalStatus = Field(examples=["remand"])
+    sentence_days: int | None = Field(default=None, ge=1, le=36_500)
+    personal_details: PersonalDetails | None = None
+
+
+@router.post(
+    "/cases/{prisoner_number}/receptions",
+    status_code=201,
+    response_model=CommandAccepted,
+    summary="Record a reception (opens the case on a first reception)",
+)
+def record_reception(
+    prisoner_number: Number,
+    body: Reception,
+    request: Request,
+    response: Response,
+    principal: Recorder,
+    found: Found,
+    idempotency_key: IdempotencyKey = None,
+    if_match: IfMatch = None,
+) -> CommandAccepted:
+    principal.require_recorder_at(body.prison)
+    result = found.ledger.record_reception(
+        recording_context(request, principal, body, idempotency_key),
+        prisoner_number,
+        booking_no=body.booking_no,
+        movement_reason=body.movement_reason.value,
+        legal_status=body.legal_status.value,
+        sentence_days=body.sentence_days,
+        personal_details=body.personal_details.model_dump(exclude_none=True)
+        if body.personal_details
+        else None,
+        expected_version=expected_version(if_match),
+    )
+    return accepted(result, response)
+
+
+class CaseState(BaseModel):
+    prisoner_number: str
+    requested_number: str = Field(
+        description="The number asked for; differs when it was merged into this case"
+    )
+    status: str
+    prison: str | None
+    booking_no: str | None
+    received_at: str | None
+    legal_status: str | None
+    key_worker: str | None
+    pom: str | None
+    dedicated_officer: str | None
+    tier: str | None
+    tier_change_level: int | None
+    rosh: str | None
+    incentive_level: str | None
+    acct_open: bool
+    release_date_type: str | None
+    release_date: str | None
+    release_on: str | None
+    release_flagged: bool
+    early_release_date: str | None
+    initial_screening_at: str | None
+    comprehensive_screening_at: str | None
+    resettlement_finished: int
+    resettlement_total: int
+    merged_into: str | None
+    version: int
+
+
+@router.get(
+    "/cases/{prisoner_number}",
+    response_model=CaseState,
+    summary="A case's current state (a merged number resolves to its survivor)",
+)
+def get_case(
+    prisoner_number: Number,
+    request: Request,
+    response: Response,
+    principal: Reader,
+    found: Found,
+    min_position: MinPosition = None,
+    as_of: Annotated[datetime | None, Query()] = None,
+    known_at: Annotated[datetime | None, Query()] = None,
+) -> CaseState:
+    wait_for_position(found, min_position, read_timeout(request))
+    row = found.queries.case_state(prisoner_number)
+    seen = {prisoner_number}
+    while row is not None and row["merged_into"] and row["merged_into"] not in seen:
+        seen.add(row["merged_into"])
+        row = found.queries.case_state(row["merged_into"])
+    if row is None:
+        raise CaseNotFound(f"no case for {prisoner_number}")
+    if not principal.may_read_prison(row["prison"]):
+        raise Forbidden(f"{row['prison']} is not in this token's caseload")
+    response.headers["ETag"] = f'"{row["version"]}"'
+    return CaseState(
+        **{
+            **row,
+            "acct_open": bool(row["acct_open"]),
+            "release_flagged": bool(row["release_flagged"]),
+            "requested_number": prisoner_number,
+        }
+    )
+
+
+def read_timeout(request: Request) -> float:
+    timeout: float = request.app.state.settings.read_your_writes_timeout
+    return timeout

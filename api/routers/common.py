@@ -1,0 +1,134 @@
+"""What the routers share: the recording context, If-Match, min_position, examples."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Header, Query, Request
+from pydantic import BaseModel, Field
+
+from api.auth import Principal
+from api.services import Services
+from domain.context import RequestContext
+from domain.ledger import CommandResult
+
+PRISONER_NUMBER = r"^[A-Z]\d{4}[A-Z]{2}$"
+PRISON_CODE = r"^[A-Z]{3}$"
+SOURCE = "journey-ledger-api"
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+PrisonerNumberPath = Annotated[
+    str,
+    Field(pattern=PRISONER_NUMBER, examples=["A1234BC"]),
+]
+
+
+class Recording(BaseModel):
+    """Fields every command body carries besides its own data."""
+
+    prison: str = Field(
+        pattern=PRISON_CODE,
+        description="Where this is recorded (must be in the token's caseload)",
+        examples=["LEI"],
+    )
+    occurred_at: datetime | None = Field(
+        default=None,
+        description="When it happened (valid time), with a time zone; default now",
+        examples=["2025-03-01T09:30:00Z"],
+    )
+    source_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The sending system's own id for this message; a re-send with the "
+        "same source_ref stores nothing and returns the first answer",
+    )
+    authority: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who authorised this, where a rule needs it (e.g. an override)",
+    )
+
+
+class CommandAccepted(BaseModel):
+    """What a command did."""
+
+    prisoner_number: str = Field(examples=["A1234BC"])
+    version: int = Field(description="The case's version after the command")
+    position: int | None = Field(description="The event's position in the feed")
+    duplicate: bool = Field(
+        description="True when this source_ref / Idempotency-Key was already applied"
+    )
+
+    @classmethod
+    def of(cls, result: CommandResult) -> CommandAccepted:
+        return cls(
+            prisoner_number=result.prisoner_number,
+            version=result.version,
+            position=result.position,
+            duplicate=result.duplicate,
+        )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Makes a retry safe: the same key returns the same answer",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=20,
+        description="The case version this command expects (its ETag); 412 if stale",
+    ),
+]
+MinPosition = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**62,
+        description="Wait (briefly) until the read models include this position",
+    ),
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    from domain.errors import InvalidValue
+
+    if if_match is None:
+        return None
+    found = _IF_MATCH.match(if_match.strip())
+    if not found:
+        raise InvalidValue("If-Match", 'If-Match must be a case version, e.g. "7"')
+    return int(found.group(1))
+
+
+def recording_context(
+    request: Request,
+    principal: Principal,
+    body: Recording,
+    idempotency_key: str | None,
+) -> RequestContext:
+    return RequestContext(
+        recorded_by=principal.user,
+        prison=body.prison,
+        source=SOURCE,
+        correlation_id=request.state.correlation_id,
+        source_ref=body.source_ref or idempotency_key,
+        authority=body.authority,
+        occurred_at=body.occurred_at,
+    )
+
+
+def wait_for_position(found: Services, position: int | None, timeout: float) -> None:
+    """Read-your-writes: wait, bounded, for the read models to reach ``position``."""
+    if position is not None:
+        found.runner.wait_for(position, timeout)

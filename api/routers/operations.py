@@ -1,0 +1,81 @@
+"""Operations: liveness, readiness (store reachable, read-model lag), metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from eventsourcing.persistence import PersistenceError
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
+
+from api.services import Services, services
+
+router = APIRouter(tags=["operations"])
+
+REQUESTS = Counter(
+    "journey_ledger_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "journey_ledger_http_request_seconds",
+    "HTTP request duration by route",
+    ["method", "route"],
+)
+
+
+def observe(request: Request, status: int, milliseconds: float) -> None:
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    REQUESTS.labels(request.method, template, str(status)).inc()
+    LATENCY.labels(request.method, template).observe(milliseconds / 1000)
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    store_position: int | None
+    read_model_position: int
+    lag: int | None
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """The process is up (says nothing of the store)."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "The store is unreachable"}},
+)
+def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
+    """Ready when the store answers; reports how far the read models lag behind."""
+    position = found.runner.position
+    try:
+        head = found.ledger.recorder.max_notification_id() or 0
+    except PersistenceError:
+        body = Readiness(
+            status="store unreachable",
+            store_position=None,
+            read_model_position=position,
+            lag=None,
+        )
+        return JSONResponse(body.model_dump(), status_code=503)
+    body = Readiness(
+        status="ready", store_position=head, read_model_position=position,
+        lag=head - position,
+    )  # fmt: skip
+    return JSONResponse(body.model_dump())
+
+
+@router.get("/metrics", response_class=Response)
+def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

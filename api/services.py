@@ -1,0 +1,48 @@
+"""What the API's routes use: the ledger, the read models and their follower."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from api.wiring import open_ledger
+from domain.ledger import JourneyLedger
+from projections.catalogue import all_models
+from projections.database import ReadModelDatabase, open_database
+from projections.queries import ReadModelQueries
+from projections.runner import ProjectionRunner
+from store.config import environment_for
+
+
+@dataclass
+class Services:
+    ledger: JourneyLedger
+    database: ReadModelDatabase
+    runner: ProjectionRunner
+    queries: ReadModelQueries
+    follower: threading.Thread | None = field(default=None)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, follow: bool = True) -> Services:
+        ledger = open_ledger(url)
+        database = open_database(environment_for(url))
+        runner = ProjectionRunner(ledger, database, all_models())
+        services = cls(ledger, database, runner, ReadModelQueries(database))
+        if follow:
+            services.follower = runner.start()
+        return services
+
+    def close(self) -> None:
+        self.runner.stop()
+        if self.follower is not None:
+            self.follower.join(timeout=5)
+        self.database.close()
+        self.ledger.close()
+
+
+def services(request: Request) -> Services:
+    """A route dependency: the app's services."""
+    found: Services = request.app.state.services
+    return found

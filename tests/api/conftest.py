@@ -1,0 +1,59 @@
+"""The HTTP API on each store, with tokens for each role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import ROLE_NAMES, mint_token
+from api.settings import ApiSettings
+
+SECRET = "test-secret-for-synthetic-tokens-only"
+
+
+def token(role: str, prisons: tuple[str, ...] = ("LEI",), user: str = "") -> str:
+    return mint_token(
+        SECRET,
+        roles=[ROLE_NAMES[role]],
+        prisons=prisons,
+        user=user or f"{role.upper()}_USER",
+    )
+
+
+def bearer(role: str, prisons: tuple[str, ...] = ("LEI",)) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, prisons)}"}
+
+
+@dataclass
+class Api:
+    client: TestClient
+
+    def as_(self, role: str, prisons: tuple[str, ...] = ("LEI",)) -> Callable[..., Any]:
+        headers = bearer(role, prisons)
+
+        def call(method: str, path: str, **kw: Any) -> Any:
+            kw["headers"] = {**headers, **kw.get("headers", {})}
+            return self.client.request(method, path, **kw)
+
+        return call
+
+
+RECEPTION = {
+    "prison": "LEI",
+    "booking_no": "38412A",
+    "movement_reason": "N",
+    "legal_status": "remand",
+    "personal_details": {"first_name": "Alex", "last_name": "Example"},
+}
+
+
+@pytest.fixture
+def api(store_url: str) -> Iterator[Api]:
+    app = create_app(ApiSettings(jwt_secret=SECRET), url=store_url)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client)
