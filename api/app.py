@@ -25,7 +25,7 @@ from api.services import Services
 from api.settings import ApiSettings
 
 CORRELATION_HEADER = "X-Correlation-Id"
-access_log = logging.getLogger("journey_ledger.requests")
+request_log = logging.getLogger("journey_ledger.requests")
 
 
 def create_app(
@@ -65,7 +65,7 @@ def create_app(
         elapsed = (time.perf_counter() - started) * 1000
         response.headers[CORRELATION_HEADER] = request.state.correlation_id
         operations.observe(request, response.status_code, elapsed)
-        access_log.info(
+        request_log.info(
             json.dumps(
                 {
                     "method": request.method,
