@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -83,12 +84,20 @@ class ReadModelQueries:
         tier: str | None = None,
         limit: int = 100,
         after: str = "",
+        prisons: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        """Cases in prisoner-number order after ``after``; ``prisons`` limits them to
+        those prisons (a recorder's caseload)."""
         where, params = ["prisoner_number > ?"], [after]
         for column, value in (("prison", prison), ("status", status), ("tier", tier)):
             if value is not None:
                 where.append(f"{column}=?")
                 params.append(value)
+        if prisons is not None:
+            if not prisons:
+                return []
+            where.append(f"prison IN ({', '.join('?' for _ in prisons)})")
+            params.extend(prisons)
         rows = self._all(
             f"SELECT {', '.join(CASE_STATE_COLUMNS)} FROM case_state "
             f"WHERE {' AND '.join(where)} ORDER BY prisoner_number LIMIT {int(limit)}",
@@ -104,6 +113,14 @@ class ReadModelQueries:
             (prisoner_number,),
         )
         return [dict(zip(columns, r, strict=True)) for r in rows]
+
+    def officer(self, officer_id: str) -> dict[str, Any] | None:
+        columns = ("officer_id", "name", "home_prison", "roles")
+        rows = self._all(
+            f"SELECT {', '.join(columns)} FROM officers WHERE officer_id=?",
+            (officer_id,),
+        )
+        return dict(zip(columns, rows[0], strict=True)) if rows else None
 
     def caseload(self, officer_id: str) -> list[dict[str, Any]]:
         columns = ("prisoner_number", "role", "prison", "allocated_at",

@@ -7,7 +7,7 @@ checked against where the case is, and a ``CommandAccepted`` reply with ETag.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -29,6 +29,8 @@ from api.routers.common import (
 from api.services import Services, services
 from domain.codes import AdmissionReason, LegalStatus
 from domain.errors import CaseNotFound
+from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
+from projections.case_state import row_of
 
 router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
 
@@ -101,6 +103,17 @@ def record_reception(
     return accepted(result, response)
 
 
+class Replayed(BaseModel):
+    """What a replay (``as_of`` / ``known_at``) used and left out."""
+
+    as_of: datetime | None = Field(description="Valid time asked for (UTC)")
+    known_at: datetime | None = Field(description="Record time asked for (UTC)")
+    events_counted: int = Field(description="Events that made this state")
+    excluded_by_known_at: int = Field(description="Events recorded after known_at")
+    excluded_by_as_of: int = Field(description="Known events not yet valid at as_of")
+    latest_version: int = Field(description="The case's version now")
+
+
 class CaseState(BaseModel):
     prisoner_number: str
     requested_number: str = Field(
@@ -130,6 +143,11 @@ class CaseState(BaseModel):
     resettlement_total: int
     merged_into: str | None
     version: int
+    replayed: Replayed | None = Field(
+        default=None,
+        description="Present when as_of / known_at asked for a replay: the state is "
+        "the case as it stood then, not now",
+    )
 
 
 @router.get(
@@ -144,9 +162,23 @@ def get_case(
     principal: Reader,
     found: Found,
     min_position: MinPosition = None,
-    as_of: Annotated[datetime | None, Query()] = None,
-    known_at: Annotated[datetime | None, Query()] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(
+            description="Investigators: the case as it stood at this valid time "
+            "(ISO 8601; no offset means UTC)"
+        ),
+    ] = None,
+    known_at: Annotated[
+        datetime | None,
+        Query(
+            description="Investigators: the case as the ledger knew it at this record "
+            "time (ISO 8601; no offset means UTC)"
+        ),
+    ] = None,
 ) -> CaseState:
+    if as_of is not None or known_at is not None:
+        return replayed_case(prisoner_number, principal, found, as_of, known_at)
     wait_for_position(found, min_position, read_timeout(request))
     row = found.queries.case_state(prisoner_number)
     seen = {prisoner_number}
@@ -164,6 +196,52 @@ def get_case(
             "acct_open": bool(row["acct_open"]),
             "release_flagged": bool(row["release_flagged"]),
             "requested_number": prisoner_number,
+        }
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def replayed_case(
+    prisoner_number: str,
+    principal: Principal,
+    found: Services,
+    as_of: datetime | None,
+    known_at: datetime | None,
+) -> CaseState:
+    """The case replayed from its events (the number asked for; merges not followed),
+    in the shape of the read model's row."""
+    if not principal.has(Role.INVESTIGATOR):
+        raise Forbidden("as_of / known_at (replay) needs the investigator role")
+    replay = found.ledger.replay(
+        prisoner_number, as_of=_utc(as_of), known_at=_utc(known_at)
+    )
+    if replay.case is None:
+        why = (
+            "the ledger had not recorded it by known_at"
+            if replay.absent_because == "known_at"
+            else "it was not yet open at as_of"
+        )
+        raise CaseNotFound(f"no case for {prisoner_number} then: {why}")
+    row = dict(zip(CASE_STATE_COLUMNS, row_of(replay.case), strict=True))
+    return CaseState(
+        **{
+            **row,
+            "acct_open": bool(row["acct_open"]),
+            "release_flagged": bool(row["release_flagged"]),
+            "requested_number": prisoner_number,
+            "replayed": Replayed(
+                as_of=replay.as_of,
+                known_at=replay.known_at,
+                events_counted=len(replay.events),
+                excluded_by_known_at=len(replay.excluded_by_known_at),
+                excluded_by_as_of=len(replay.excluded_by_as_of),
+                latest_version=replay.latest_version,
+            ),
         }
     )
 

@@ -1,9 +1,419 @@
-"""(Being written: see the API issue.)"""
+"""Queries over the read models: timelines, case lists, caseloads, rolls, indicators.
+
+Every query accepts ``min_position`` (read-your-writes): it waits, at most the
+configured ``read_your_writes_timeout``, for the read models to include that position
+of the log, then answers from what they hold.
+
+Who may read what (DESIGN section 8; ``api/auth.py`` names the roles):
+
+=====================================  ========  ==========  =========  ========  =====
+endpoint                               recorder  inspector,  consumer   admin     none
+                                                 investig.
+=====================================  ========  ==========  =========  ========  =====
+``GET /cases/{pn}/timeline``           caseload  yes         403        403       401
+``GET /cases``                         caseload  yes         yes        403       401
+``GET /officers/{id}/caseload``        caseload  yes         403        403       401
+``GET /prisons/{code}/roll``           caseload  yes         403        403       401
+``GET /prisons/{code}/indicators``     yes       yes         yes        yes       401
+``GET /league-table``                  yes       yes         yes        yes       401
+``GET /overdue``                       caseload  yes         403        403       401
+=====================================  ========  ==========  =========  ========  =====
+
+- *caseload*: a recorder reads a case, a roll or an overdue list only for a prison in
+  the token's ``caseloads`` claim (the case's current prison; an officer's home
+  prison), else 403. A recorder's ``GET /cases`` without ``prison`` lists only the
+  caseload's prisons.
+- A timeline is the audit trail with personal details and narratives in the events'
+  data: never for a consumer system. ``GET /cases`` is case state (no personal
+  details), which a consumer may read, as it may ``GET /cases/{pn}``.
+- Caseloads, rolls and overdue lists name people and staff: people only.
+- Indicators and the league table are per-prison counts and rates with no case data,
+  published for governors and the public: every authenticated role, admin included.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
+from api.routers.cases import CaseState, read_timeout
+from api.routers.common import (
+    PRISON_CODE,
+    PRISONER_NUMBER,
+    MinPosition,
+    wait_for_position,
+)
+from api.services import Services, services
+from domain.codes import CaseStatus, Tier
+from domain.errors import CaseNotFound, OfficerNotFound
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["queries"], responses=PROBLEM_RESPONSES)
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+OFFICER_ID = r"^[A-Z][A-Z0-9_]{1,29}$"
+MAX_PAGE = 100
+
+Number = Annotated[str, Path(pattern=PRISONER_NUMBER, examples=["A1234BC"])]
+PrisonPath = Annotated[str, Path(pattern=PRISON_CODE, examples=["LEI"])]
+Month = Annotated[
+    str | None,
+    Query(pattern=MONTH, description="YYYY-MM (default: this month, UTC)"),
+]
+People = Annotated[
+    Principal,
+    Depends(requires(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR)),
+]
+CaseReaders = Annotated[
+    Principal,
+    Depends(requires(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR, Role.CONSUMER)),
+]
+Anyone = Annotated[
+    Principal,
+    Depends(
+        requires(
+            Role.RECORDER,
+            Role.INSPECTOR,
+            Role.INVESTIGATOR,
+            Role.CONSUMER,
+            Role.ADMIN,
+        )
+    ),
+]
+Found = Annotated[Services, Depends(services)]
+
+
+def require_prison(principal: Principal, prison: str | None) -> None:
+    if not principal.may_read_prison(prison):
+        raise Forbidden(f"{prison} is not in this token's caseload")
+
+
+def this_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+# --- timeline -------------------------------------------------------------------------
+
+
+class TimelineEntry(BaseModel):
+    """One event of a case's history, as the audit trail shows it."""
+
+    position: int = Field(description="The event's position in the log (feed)")
+    case_version: int = Field(examples=[2])
+    kind: str = Field(examples=["PrisonerReceived"])
+    occurred_at: str = Field(
+        description="When it happened (valid time), UTC",
+        examples=["2025-03-01T09:30:00.000000+00:00"],
+    )
+    recorded_at: str = Field(description="When the ledger recorded it (record time)")
+    recorded_by: str = Field(examples=["JSMITH_GEN"])
+    prison: str = Field(examples=["LEI"])
+    source: str = Field(examples=["journey-ledger-api"])
+    source_ref: str | None
+    correlation_id: str
+    authority: str | None
+    summary: str = Field(examples=["Received into LEI (N, remand), booking 38412A"])
+    data: dict[str, Any] = Field(description="The event's own fields")
+    corrects_version: int | None = Field(
+        description="On a correction: the version it corrects"
+    )
+    corrected_by_version: int | None = Field(
+        description="On a corrected event: the version of the correction"
+    )
+    related_number: str | None = Field(
+        description="On a merge or unmerge: the other prisoner number"
+    )
+    leaf_hash: str = Field(description="The event's Merkle leaf hash (hex)")
+
+
+class Timeline(BaseModel):
+    prisoner_number: str = Field(examples=["A1234BC"])
+    events: list[TimelineEntry]
+
+
+@router.get(
+    "/cases/{prisoner_number}/timeline",
+    response_model=Timeline,
+    summary="A case's audit trail: every event with both times, recorder and seal",
+)
+def get_timeline(
+    prisoner_number: Number,
+    request: Request,
+    principal: People,
+    found: Found,
+    min_position: MinPosition = None,
+) -> Timeline:
+    """The history of this prisoner number (a merged record keeps its own history;
+    follow ``related_number`` for the other one)."""
+    wait_for_position(found, min_position, read_timeout(request))
+    row = found.queries.case_state(prisoner_number)
+    if row is None:
+        raise CaseNotFound(f"no case for {prisoner_number}")
+    require_prison(principal, row["prison"])
+    entries = [
+        TimelineEntry(**{**r, "data": json.loads(r["data"])})
+        for r in found.queries.timeline(prisoner_number)
+    ]
+    return Timeline(prisoner_number=prisoner_number, events=entries)
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+class CaseList(BaseModel):
+    items: list[CaseState]
+    next: str | None = Field(
+        description="Pass as ``after`` for the next page; null on the last page",
+        examples=["A1240BC"],
+    )
+
+
+@router.get(
+    "/cases",
+    response_model=CaseList,
+    summary="Cases by prison, status and tier, in prisoner-number order",
+)
+def list_cases(
+    request: Request,
+    principal: CaseReaders,
+    found: Found,
+    prison: Annotated[str | None, Query(pattern=PRISON_CODE)] = None,
+    status: CaseStatus | None = None,
+    tier: Tier | None = None,
+    after: Annotated[
+        str,
+        Query(
+            pattern=r"^$|" + PRISONER_NUMBER,
+            description="The cursor: list numbers after this one",
+        ),
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    min_position: MinPosition = None,
+) -> CaseList:
+    wait_for_position(found, min_position, read_timeout(request))
+    prisons: list[str] | None = None
+    if prison is not None:
+        require_prison(principal, prison)
+    elif not principal.may_read_prison(None):
+        prisons = sorted(principal.prisons)
+    rows = found.queries.cases(
+        prison=prison,
+        status=None if status is None else status.value,
+        tier=None if tier is None else tier.value,
+        limit=limit,
+        after=after,
+        prisons=prisons,
+    )
+    items = [
+        CaseState(
+            **{
+                **r,
+                "acct_open": bool(r["acct_open"]),
+                "release_flagged": bool(r["release_flagged"]),
+                "requested_number": r["prisoner_number"],
+            }
+        )
+        for r in rows
+    ]
+    return CaseList(
+        items=items,
+        next=items[-1].prisoner_number if len(items) == limit else None,
+    )
+
+
+# --- caseloads ------------------------------------------------------------------------
+
+
+class HeldCase(BaseModel):
+    prisoner_number: str = Field(examples=["A1234BC"])
+    role: str = Field(examples=["key_worker"])
+    prison: str = Field(examples=["LEI"])
+    allocated_at: str
+    override_reason: str | None = Field(
+        description="Why the limit was passed, when the allocation was over it"
+    )
+    authority: str | None = Field(description="Who authorised the override")
+
+
+class Caseload(BaseModel):
+    officer_id: str = Field(examples=["JSMITH_GEN"])
+    name: str = Field(examples=["Jo Smith"])
+    home_prison: str = Field(examples=["LEI"])
+    roles: list[str] = Field(examples=[["key_worker"]])
+    cases: list[HeldCase]
+
+
+@router.get(
+    "/officers/{officer_id}/caseload",
+    response_model=Caseload,
+    summary="An officer's current cases, with any over-limit overrides",
+)
+def get_caseload(
+    officer_id: Annotated[str, Path(pattern=OFFICER_ID, examples=["JSMITH_GEN"])],
+    request: Request,
+    principal: People,
+    found: Found,
+    min_position: MinPosition = None,
+) -> Caseload:
+    wait_for_position(found, min_position, read_timeout(request))
+    officer = found.queries.officer(officer_id)
+    if officer is None:
+        raise OfficerNotFound(f"no officer {officer_id}")
+    require_prison(principal, officer["home_prison"])
+    return Caseload(
+        officer_id=officer["officer_id"],
+        name=officer["name"],
+        home_prison=officer["home_prison"],
+        roles=[r for r in officer["roles"].split(",") if r],
+        cases=[HeldCase(**r) for r in found.queries.caseload(officer_id)],
+    )
+
+
+# --- roll -----------------------------------------------------------------------------
+
+
+class Roll(BaseModel):
+    prison: str = Field(examples=["LEI"])
+    on: date | None = Field(description="The day asked for; null means now")
+    at: datetime = Field(description="The moment the roll is taken at")
+    count: int = Field(examples=[2])
+    prisoner_numbers: list[str] = Field(examples=[["A1234BC", "B2345CD"]])
+
+
+@router.get(
+    "/prisons/{code}/roll",
+    response_model=Roll,
+    summary="Who is on a prison's roll now, or at the end of a day",
+)
+def get_roll(
+    code: PrisonPath,
+    request: Request,
+    principal: People,
+    found: Found,
+    on: Annotated[
+        date | None,
+        Query(description="YYYY-MM-DD: the roll at the end of that day (default now)"),
+    ] = None,
+    min_position: MinPosition = None,
+) -> Roll:
+    wait_for_position(found, min_position, read_timeout(request))
+    require_prison(principal, code)
+    if on is None:
+        at = datetime.now(UTC)
+        numbers = found.queries.roll(code, at)
+    else:
+        at = datetime.combine(on + timedelta(days=1), time(), UTC)
+        numbers = found.queries.roll_on(code, on)
+    return Roll(prison=code, on=on, at=at, count=len(numbers), prisoner_numbers=numbers)
+
+
+# --- indicators -----------------------------------------------------------------------
+
+
+class Indicators(BaseModel):
+    prison: str = Field(examples=["LEI"])
+    month: str = Field(examples=["2025-03"])
+    average_daily_population: float = Field(examples=[812.4])
+    counts: dict[str, int] = Field(
+        description="The month's counts: receptions, incidents, self_harm, "
+        "drug_tests, drug_tests_positive, releases and the rest"
+    )
+    incidents_per_1000: float
+    self_harm_per_1000: float
+    drug_tests_positive_rate: float
+    drug_tests_refused_rate: float
+    initial_screening_on_time_rate: float
+    released_with_accommodation_rate: float
+    released_with_id_and_bank_account_rate: float
+    friday_releases: int
+
+
+class LeagueRow(Indicators):
+    rank: int = Field(examples=[1])
+
+
+class LeagueTable(BaseModel):
+    month: str = Field(examples=["2025-03"])
+    prisons: list[LeagueRow] = Field(
+        description="Fewest incidents per 1,000 first, then self-harm, then positive "
+        "drug tests"
+    )
+
+
+@router.get(
+    "/prisons/{code}/indicators",
+    response_model=Indicators,
+    summary="A prison's indicators for a month (rates per 1,000 population)",
+)
+def get_indicators(
+    code: PrisonPath,
+    request: Request,
+    principal: Anyone,
+    found: Found,
+    month: Month = None,
+    min_position: MinPosition = None,
+) -> Indicators:
+    wait_for_position(found, min_position, read_timeout(request))
+    row = found.queries.indicators(code, month or this_month())
+    return Indicators(**row.as_dict())
+
+
+@router.get(
+    "/league-table",
+    response_model=LeagueTable,
+    summary="Every prison's indicators for a month, ranked",
+)
+def get_league_table(
+    request: Request,
+    principal: Anyone,
+    found: Found,
+    month: Month = None,
+    min_position: MinPosition = None,
+) -> LeagueTable:
+    wait_for_position(found, min_position, read_timeout(request))
+    chosen = month or this_month()
+    rows = found.queries.league_table(chosen)
+    return LeagueTable(month=chosen, prisons=[LeagueRow(**r) for r in rows])
+
+
+# --- overdue --------------------------------------------------------------------------
+
+
+class OverdueCheck(BaseModel):
+    prisoner_number: str = Field(examples=["A1234BC"])
+    check_name: str = Field(examples=["initial_screening"])
+    due_at: str = Field(description="When it fell due (UTC)")
+    detail: str | None
+
+
+class Overdue(BaseModel):
+    prison: str = Field(examples=["LEI"])
+    at: datetime = Field(description="Overdue as of this moment")
+    checks: list[OverdueCheck]
+
+
+@router.get(
+    "/overdue",
+    response_model=Overdue,
+    summary="A prison's overdue checks: screenings, tiering, resettlement, plans",
+)
+def get_overdue(
+    request: Request,
+    principal: People,
+    found: Found,
+    prison: Annotated[str, Query(pattern=PRISON_CODE, examples=["LEI"])],
+    min_position: MinPosition = None,
+) -> Overdue:
+    wait_for_position(found, min_position, read_timeout(request))
+    require_prison(principal, prison)
+    now = datetime.now(UTC)
+    return Overdue(
+        prison=prison,
+        at=now,
+        checks=[OverdueCheck(**r) for r in found.queries.overdue(prison, now)],
+    )

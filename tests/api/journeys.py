@@ -1,0 +1,98 @@
+"""A few synthetic journeys written through the ledger, for the query and feed tests.
+
+Every name here is made up. Times are relative to now so rolls, overdue checks and
+indicators have something to find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from domain.ledger import JourneyLedger
+from tests.api.conftest import Api
+from tests.ledgers import ctx
+
+A = "A1234BC"  # at LEI: screened, tiered, an incident, a key worker
+B = "B2345CD"  # at LEI: received 3 days ago, never screened (overdue)
+C = "C3456DE"  # at MDI
+OFFICER = "JSMITH_GEN"
+NARRATIVE = "Synthetic narrative: found with a ligature, talked down."
+FIRST_NAME = "Alexandra"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    position: int
+    """The last event's position: pass as min_position."""
+    now: datetime
+    received_a: datetime
+    received_b: datetime
+
+
+def ledger_of(api: Api) -> JourneyLedger:
+    ledger: JourneyLedger = api.client.app.state.services.ledger  # type: ignore[attr-defined]
+    return ledger
+
+
+def seed(api: Api) -> Seeded:
+    ledger = ledger_of(api)
+    now = datetime.now(UTC)
+    days = [now - timedelta(days=n) for n in range(21)]
+    ledger.record_reception(
+        ctx(occurred_at=days[20]),
+        A,
+        booking_no="38412A",
+        movement_reason="I",
+        legal_status="sentenced",
+        sentence_days=700,
+        personal_details={"first_name": FIRST_NAME, "last_name": "Example"},
+    )
+    ledger.record_health_screening(
+        ctx(occurred_at=days[20] + timedelta(hours=3)),
+        A,
+        stage="initial",
+        outcome="screened",
+    )
+    ledger.record_risk_assessment(
+        ctx(occurred_at=days[15]),
+        A,
+        tier="B",
+        tier_change_level=2,
+        rosh="high",
+        likelihood_of_reoffending="medium",
+        assessor="Dr Synthetic",
+    )
+    ledger.record_incident(
+        ctx(occurred_at=days[10]),
+        incident_ref="IR-2025-000123",
+        incident_type="self_harm",
+        location="A wing",
+        severity="serious",
+        narrative=NARRATIVE,
+        people={A: "involved"},
+    )
+    ledger.register_officer(
+        ctx(), officer_id=OFFICER, name="Jo Smith", roles=["key_worker"],
+        home_prison="LEI",
+    )  # fmt: skip
+    ledger.allocate_officer(
+        ctx(), A, officer_id=OFFICER, role="key_worker", reason="new arrival"
+    )
+    ledger.record_reception(
+        ctx(occurred_at=days[3]),
+        B,
+        booking_no="38413B",
+        movement_reason="N",
+        legal_status="remand",
+        personal_details={"first_name": "Bo", "last_name": "Example"},
+    )
+    last = ledger.record_reception(
+        ctx(prison="MDI", occurred_at=days[5]),
+        C,
+        booking_no="38414C",
+        movement_reason="N",
+        legal_status="remand",
+    )
+    assert last.position is not None
+    return Seeded(last.position, now, days[20], days[3])
