@@ -768,21 +768,42 @@ class JourneyLedger(Application[UUID]):
         )
 
     def merge_cases(
-        self, ctx: RequestContext, *, retired_number: str, survivor_number: str
+        self,
+        ctx: RequestContext,
+        *,
+        retired_number: str,
+        survivor_number: str,
+        expected_version: int | None = None,
     ) -> list[CommandResult]:
-        """Join a duplicate record into the survivor; both cases record the merge."""
+        """Join a duplicate record into the survivor; both cases record the merge.
+        ``expected_version`` is the retired case's."""
 
         def merge(cases: list[Case]) -> Sequence[Aggregate]:
             cases[0].merge_into(ctx, cases[1])
             return ()
 
-        return self._run(ctx, [retired_number, survivor_number], merge)
+        return self._run(
+            ctx,
+            [retired_number, survivor_number],
+            merge,
+            expected_version=expected_version,
+        )
 
     def unmerge_cases(
-        self, ctx: RequestContext, *, retired_number: str, survivor_number: str
+        self,
+        ctx: RequestContext,
+        *,
+        retired_number: str,
+        survivor_number: str,
+        expected_version: int | None = None,
     ) -> list[CommandResult]:
         def unmerge(cases: list[Case]) -> Sequence[Aggregate]:
             cases[0].unmerge_from(ctx, cases[1])
             return ()
 
-        return self._run(ctx, [retired_number, survivor_number], unmerge)
+        return self._run(
+            ctx,
+            [retired_number, survivor_number],
+            unmerge,
+            expected_version=expected_version,
+        )
