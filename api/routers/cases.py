@@ -28,7 +28,7 @@ from api.routers.common import (
 )
 from api.services import Services, services
 from domain.codes import AdmissionReason, LegalStatus
-from domain.errors import CaseNotFound
+from domain.errors import CaseNotFound, InvalidValue
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
 from projections.case_state import row_of
 
@@ -200,10 +200,13 @@ def get_case(
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _utc(name: str, moment: datetime | None) -> datetime | None:
+    """A replay time, aware (naive means UTC), within years the ledger can hold."""
+    if moment is None:
+        return None
+    if not 1900 <= moment.year <= 2999:
+        raise InvalidValue(name, f"{name} must be a time from 1900 to 2999")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def replayed_case(
@@ -218,7 +221,9 @@ def replayed_case(
     if not principal.has(Role.INVESTIGATOR):
         raise Forbidden("as_of / known_at (replay) needs the investigator role")
     replay = found.ledger.replay(
-        prisoner_number, as_of=_utc(as_of), known_at=_utc(known_at)
+        prisoner_number,
+        as_of=_utc("as_of", as_of),
+        known_at=_utc("known_at", known_at),
     )
     if replay.case is None:
         why = (

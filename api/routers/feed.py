@@ -1,9 +1,493 @@
-"""(Being written: see the API issue.)"""
+"""The feed: every journey event in log order, shaped like an HMPPS domain event.
+
+``GET /feed?after=&limit=`` pages the log; ``GET /feed/stream`` sends the same items as
+server-sent events as they are recorded. Both read the event store itself, in position
+order (``select_notifications`` and the ledger's mapper), never the read models, so
+they do not wait for projections and cannot run ahead of or behind the log.
+
+What is on it
+    Every case event, and every officer event (``journey-ledger.officer.*``): an
+    allocation is recorded on the case *and* on the officer, so both appear, each
+    under its own ``eventType``; an officer's allocation or deallocation carries the
+    ``personReference`` of the case it concerns, an officer's registration carries
+    none. Access-log events (who read which case, ``domain/access.py``) are not
+    journey facts and are left off: they are for inspectors, through
+    ``GET /access-log``.
+
+What is never on it
+    Personal details (``personal_details``, also inside a correction's
+    ``corrected_fields``), incident narratives (``narrative``) and an officer's
+    name: the feed is for downstream systems, whoever reads it. The recorder and
+    authority are left out of ``additionalInformation`` for the same reason.
+
+Cursor
+    ``after`` is a log position; an item's ``position`` only ever grows. The cursor
+    never assumes positions are consecutive (access-log events sit between journey
+    events, and another store may leave gaps): ``next`` is the last position on the
+    page, or ``after`` again when the page is empty. A page shorter than ``limit``
+    means the feed is at its head for now (``head`` says where the log ends).
+
+Who may read it
+    consumer systems, inspectors and investigators. Not recorders (403): the feed is
+    the whole estate, and a recorder reads only the prisons in its caseload, which a
+    position-ordered feed cannot honour without gaps the consumer could not tell
+    from missing events; recorders read cases instead. Not admin (403): no case
+    data. The feed is not recorded in the access log: it carries no personal details
+    and is read by systems.
+
+Stream
+    ``GET /feed/stream`` resumes after the ``Last-Event-ID`` header (what a browser's
+    ``EventSource`` sends on reconnect), else after ``after`` (default 0: from the
+    start). Each event is ``id: <position>``, ``event: <eventType>``, ``data: <the
+    item as JSON>``. A thread per stream follows the store's subscription
+    (LISTEN/NOTIFY on PostgreSQL; on SQLite the store's own poller, woken at once by
+    writers in this process) and hands items to the response; nothing here sleeps or
+    polls. FastAPI sends a ``: ping`` comment when the stream is idle. When the client
+    goes away the response is cancelled and the subscription stopped. ``limit`` ends
+    the stream after that many events (for bounded readers and tests).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
 
+from eventsourcing.persistence import Notification
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from api.auth import Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
+from api.services import Services, services
+from domain.errors import InvalidValue
+from domain.events import (
+    CASE_EVENTS,
+    OFFICER_EVENTS,
+    CaseAllocated,
+    CaseDeallocated,
+    CaseEvent,
+    CaseOpened,
+    OfficerEvent,
+    OfficerRegistered,
+    RecordedEvent,
+)
+from domain.ledger import JourneyLedger
+from projections.timeline import summary_of
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["feed"], responses=PROBLEM_RESPONSES)
+log = logging.getLogger("journey_ledger.feed")
+
+MAX_PAGE = 1_000
+STREAM_BUFFER = 256
+"""Items a stream's follower may run ahead of the client before it waits."""
+
+# Stable names, never derived from class names: renaming a class must not rename
+# what consumers subscribe to.
+EVENT_TYPES: dict[str, str] = {
+    "CaseOpened": "journey-ledger.case.opened",
+    "PrisonerReceived": "journey-ledger.prisoner.received",
+    "HealthScreened": "journey-ledger.prisoner.health-screened",
+    "NeedsAssessed": "journey-ledger.prisoner.needs-assessed",
+    "RiskAssessed": "journey-ledger.prisoner.risk-assessed",
+    "SentencePlanAgreed": "journey-ledger.prisoner.sentence-plan-agreed",
+    "OfficerAllocated": "journey-ledger.prisoner.officer-allocated",
+    "OfficerDeallocated": "journey-ledger.prisoner.officer-deallocated",
+    "IncidentRecorded": "journey-ledger.prisoner.incident-recorded",
+    "AcctOpened": "journey-ledger.prisoner.acct-opened",
+    "AcctReviewed": "journey-ledger.prisoner.acct-reviewed",
+    "AcctClosed": "journey-ledger.prisoner.acct-closed",
+    "DrugTestRecorded": "journey-ledger.prisoner.drug-test-recorded",
+    "Transferred": "journey-ledger.prisoner.transferred",
+    "TemporaryReleaseStarted": "journey-ledger.prisoner.temporary-release-started",
+    "TemporaryReleaseEnded": "journey-ledger.prisoner.temporary-release-ended",
+    "ResettlementStepRecorded": "journey-ledger.prisoner.resettlement-step-recorded",
+    "ReleaseDateSet": "journey-ledger.prisoner.release-date-set",
+    "EarlyReleaseDayApproved": "journey-ledger.prisoner.early-release-day-approved",
+    "Released": "journey-ledger.prisoner.released",
+    "IncentiveLevelReviewed": "journey-ledger.prisoner.incentive-level-reviewed",
+    "EventCorrected": "journey-ledger.prisoner.event-corrected",
+    "CasesMerged": "journey-ledger.prisoner.merged",
+    "CasesUnmerged": "journey-ledger.prisoner.unmerged",
+    "OfficerRegistered": "journey-ledger.officer.registered",
+    "CaseAllocated": "journey-ledger.officer.case-allocated",
+    "CaseDeallocated": "journey-ledger.officer.case-deallocated",
+}
+EVENT_TYPE_OF_TOPIC: dict[str, str] = {
+    cls.TOPIC: EVENT_TYPES[name]
+    for name, cls in (*CASE_EVENTS.items(), *OFFICER_EVENTS.items())
+}
+FEED_TOPICS: tuple[str, ...] = tuple(sorted(EVENT_TYPE_OF_TOPIC))
+
+WITHHELD = frozenset({"personal_details", "narrative"})
+"""Never on the feed: personal details and incident narratives."""
+WITHHELD_OFFICER = frozenset({"name"})
+"""An officer's name stays off the feed too."""
+
+
+class Identifier(BaseModel):
+    type: str = Field(examples=["NOMS"])
+    value: str = Field(examples=["A1234BC"])
+
+
+class PersonReference(BaseModel):
+    identifiers: list[Identifier]
+
+
+class FeedItem(BaseModel):
+    """One event, shaped like an HMPPS domain event, plus the ledger's own fields."""
+
+    eventType: str = Field(examples=["journey-ledger.prisoner.received"])
+    version: int = Field(description="The event's class_version", examples=[1])
+    occurredAt: datetime = Field(description="When it happened (valid time)")
+    description: str = Field(examples=["Received into LEI (N, remand), booking 38412A"])
+    detailUrl: str = Field(examples=["https://journey-ledger.example/cases/A1234BC"])
+    personReference: PersonReference | None = Field(
+        description="The person the event concerns; null on an officer's registration"
+    )
+    additionalInformation: dict[str, Any] = Field(
+        examples=[{"prisonId": "LEI", "source": "nomis", "sourceRef": "mv-881"}]
+    )
+    position: int = Field(description="The event's position in the log", examples=[7])
+    recordedAt: datetime = Field(
+        description="When the ledger recorded it (record time)"
+    )
+    caseVersion: int | None = Field(
+        description="The case's version after this event; null on officer events",
+        examples=[2],
+    )
+    data: dict[str, Any] = Field(
+        description="The event's own fields, without personal details or narratives",
+        examples=[
+            {
+                "booking_no": "38412A",
+                "received_into": "LEI",
+                "movement_reason": "N",
+                "legal_status": "remand",
+                "sentence_days": None,
+            }
+        ],
+    )
+
+
+class FeedPage(BaseModel):
+    items: list[FeedItem]
+    next: int = Field(
+        description="Pass as ``after`` for the next page (the last position here, "
+        "or ``after`` again when there was nothing new)",
+        examples=[7],
+    )
+    head: int = Field(description="The log's last position when this page was read")
+
+
+FeedReader = Annotated[
+    Principal,
+    Depends(requires(Role.CONSUMER, Role.INSPECTOR, Role.INVESTIGATOR)),
+]
+Found = Annotated[Services, Depends(services)]
+After = Annotated[
+    int,
+    Query(ge=0, le=2**62, description="The cursor: items after this log position"),
+]
+
+
+# --- envelopes ------------------------------------------------------------------------
+
+_numbers: OrderedDict[UUID, str] = OrderedDict()
+_numbers_lock = threading.Lock()
+MAX_NUMBERS = 100_000
+"""Case id -> prisoner number, learned once: the id is uuid5 of the number, so the
+answer never changes and holds for every store."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
+
+
+def shareable_data(event: RecordedEvent) -> dict[str, Any]:
+    """The event's data as the feed shows it: nothing personal, no narratives."""
+    withheld = WITHHELD | (
+        WITHHELD_OFFICER if isinstance(event, OfficerRegistered) else frozenset()
+    )
+    data = {k: v for k, v in event.data().items() if k not in withheld}
+    if isinstance(data.get("corrected_fields"), dict):
+        data["corrected_fields"] = {
+            k: v for k, v in data["corrected_fields"].items() if k not in WITHHELD
+        }
+    plain: dict[str, Any] = _plain(data)
+    return plain
+
+
+class Envelopes:
+    """Turns stored notifications into feed items (thread-safe; reads the store only
+    to learn a case's prisoner number the first time it is met mid-log)."""
+
+    def __init__(self, ledger: JourneyLedger, base_url: str) -> None:
+        self.ledger = ledger
+        self.base_url = base_url.rstrip("/")
+
+    def prisoner_number(self, event: CaseEvent) -> str:
+        if isinstance(event, CaseOpened):
+            self._learn(event.originator_id, event.prisoner_number)
+            return event.prisoner_number
+        with _numbers_lock:
+            known = _numbers.get(event.originator_id)
+        if known is not None:
+            return known
+        first = self.ledger.recorder.select_events(event.originator_id, lte=1)
+        opened = self.ledger.mapper.to_domain_event(first[0])
+        assert isinstance(opened, CaseOpened)
+        self._learn(event.originator_id, opened.prisoner_number)
+        return opened.prisoner_number
+
+    @staticmethod
+    def _learn(case_id: UUID, number: str) -> None:
+        with _numbers_lock:
+            _numbers[case_id] = number
+            _numbers.move_to_end(case_id)
+            if len(_numbers) > MAX_NUMBERS:
+                _numbers.popitem(last=False)
+
+    def item(self, notification: Notification) -> FeedItem | None:
+        event = self.ledger.mapper.to_domain_event(notification)
+        event_type = EVENT_TYPE_OF_TOPIC.get(notification.topic)
+        if event_type is None or not isinstance(event, RecordedEvent):
+            return None  # not a journey event (the access log)
+        info: dict[str, Any] = {
+            "prisonId": event.prison,
+            "source": event.source,
+            "sourceRef": event.source_ref,
+            "correlationId": event.correlation_id,
+        }
+        number: str | None
+        case_version: int | None = None
+        if isinstance(event, CaseEvent):
+            number = self.prisoner_number(event)
+            case_version = event.originator_version
+            description = summary_of(event)
+            detail = f"{self.base_url}/cases/{number}"
+        else:
+            assert isinstance(event, OfficerEvent)
+            number, description, detail = self._officer(event)
+            info["officerVersion"] = event.originator_version
+        return FeedItem(
+            eventType=event_type,
+            version=int(getattr(type(event), "class_version", 1)),
+            occurredAt=event.occurred_at,
+            description=description,
+            detailUrl=detail,
+            personReference=None
+            if number is None
+            else PersonReference(identifiers=[Identifier(type="NOMS", value=number)]),
+            additionalInformation=info,
+            position=notification.id,
+            recordedAt=event.timestamp,
+            caseVersion=case_version,
+            data=shareable_data(event),
+        )
+
+    def _officer(self, event: OfficerEvent) -> tuple[str | None, str, str]:
+        if isinstance(event, OfficerRegistered):
+            return (
+                None,
+                f"Officer {event.officer_id} registered at {event.home_prison}",
+                f"{self.base_url}/officers/{event.officer_id}/caseload",
+            )
+        assert isinstance(event, CaseAllocated | CaseDeallocated)
+        verb = "allocated" if isinstance(event, CaseAllocated) else "deallocated"
+        return (
+            event.prisoner_number,
+            f"{event.prisoner_number} {verb} to an officer's caseload as {event.role}",
+            f"{self.base_url}/cases/{event.prisoner_number}",
+        )
+
+    def items(self, notifications: Sequence[Notification]) -> list[FeedItem]:
+        return [i for n in notifications if (i := self.item(n)) is not None]
+
+
+def envelopes(request: Request, found: Services) -> Envelopes:
+    return Envelopes(found.ledger, str(request.base_url))
+
+
+# --- the page -------------------------------------------------------------------------
+
+
+@router.get(
+    "/feed",
+    response_model=FeedPage,
+    summary="Journey events in log order, after a cursor",
+)
+def get_feed(
+    request: Request,
+    principal: FeedReader,
+    found: Found,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> FeedPage:
+    recorder = found.ledger.recorder
+    head = recorder.max_notification_id() or 0
+    notifications = recorder.select_notifications(
+        start=after, limit=limit, topics=FEED_TOPICS, inclusive_of_start=False
+    )
+    items = envelopes(request, found).items(notifications)
+    last = notifications[-1].id if notifications else after
+    return FeedPage(items=items, next=last, head=max(head, last))
+
+
+# --- the stream -----------------------------------------------------------------------
+
+_followers: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def follower_threads() -> list[threading.Thread]:
+    """The threads following the store for open streams (for operations and tests)."""
+    return [t for t in list(_followers) if t.is_alive()]
+
+
+_END = object()
+
+
+class Follower:
+    """Follows the store's subscription in its own thread; hands feed items to the
+    event loop through a queue, at most ``STREAM_BUFFER`` ahead of the client."""
+
+    def __init__(
+        self,
+        found: Services,
+        made: Envelopes,
+        after: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.items: asyncio.Queue[Any] = asyncio.Queue()
+        self._room = threading.Semaphore(STREAM_BUFFER)
+        self._closed = threading.Event()
+        self._made = made
+        self._loop = loop
+        self._subscription = found.ledger.recorder.subscribe(
+            gt=after, topics=FEED_TOPICS
+        )
+        self.thread = threading.Thread(
+            target=self._follow, name="feed-stream", daemon=True
+        )
+        _followers.add(self.thread)
+        self.thread.start()
+
+    def _hand(self, item: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            self._loop.call_soon_threadsafe(self.items.put_nowait, item)
+
+    def _follow(self) -> None:
+        try:
+            with self._subscription as subscription:
+                for notification in subscription:
+                    self._room.acquire()
+                    if self._closed.is_set():
+                        break
+                    item = self._made.item(notification)
+                    if item is not None:
+                        self._hand(item)
+                    else:
+                        self._room.release()
+        except Exception as e:
+            if not self._closed.is_set():
+                log.warning("feed stream stopped: %s", e)
+        finally:
+            self._hand(_END)
+
+    def taken(self) -> None:
+        """The client has taken an item: the follower may fetch one more."""
+        self._room.release()
+
+    def close(self) -> None:
+        """Stop following (idempotent); the thread ends once the subscription stops."""
+        self._closed.set()
+        self._subscription.stop()
+        self._room.release()  # in case the follower waits for room
+
+
+def resume_from(
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**62,
+            description="Start after this position (default 0); Last-Event-ID wins",
+        ),
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            max_length=20,
+            description="The last position the client saw (sent on reconnect)",
+        ),
+    ] = None,
+) -> int:
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise InvalidValue("Last-Event-ID", "Last-Event-ID must be a position")
+        return int(last_event_id.strip())
+    return after or 0
+
+
+async def open_follower(
+    request: Request,
+    principal: FeedReader,
+    found: Found,
+    start: Annotated[int, Depends(resume_from)],
+) -> AsyncIterator[Follower]:
+    """The stream's follower, closed when the response is done or cancelled (the
+    exit code of a dependency with ``yield`` runs after the response, however it
+    ended; a generator left suspended at a ``yield`` by a cancelled response would
+    otherwise keep its follower until garbage collection)."""
+    follower = Follower(
+        found, envelopes(request, found), start, asyncio.get_running_loop()
+    )
+    try:
+        yield follower
+    finally:
+        follower.close()
+
+
+@router.get(
+    "/feed/stream",
+    response_class=EventSourceResponse,
+    summary="Journey events as server-sent events, live, resuming from Last-Event-ID",
+)
+async def stream_feed(
+    principal: FeedReader,
+    follower: Annotated[Follower, Depends(open_follower)],
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=1_000_000, description="End the stream after this many events"),
+    ] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    sent = 0
+    try:
+        while limit is None or sent < limit:
+            item = await follower.items.get()
+            if item is _END:
+                break
+            follower.taken()
+            yield ServerSentEvent(
+                raw_data=item.model_dump_json(),
+                event=item.eventType,
+                id=str(item.position),
+            )
+            sent += 1
+    finally:
+        follower.close()

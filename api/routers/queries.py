@@ -51,13 +51,15 @@ from api.routers.common import (
 )
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
-from domain.errors import CaseNotFound, OfficerNotFound
+from domain.errors import CaseNotFound, InvalidValue, OfficerNotFound
 
 router = APIRouter(tags=["queries"], responses=PROBLEM_RESPONSES)
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(19|20)\d\d-(0[1-9]|1[0-2])$"
 OFFICER_ID = r"^[A-Z][A-Z0-9_]{1,29}$"
 MAX_PAGE = 100
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 
 Number = Annotated[str, Path(pattern=PRISONER_NUMBER, examples=["A1234BC"])]
 PrisonPath = Annotated[str, Path(pattern=PRISON_CODE, examples=["LEI"])]
@@ -303,6 +305,8 @@ def get_roll(
 ) -> Roll:
     wait_for_position(found, min_position, read_timeout(request))
     require_prison(principal, code)
+    if on is not None and not EARLIEST_DAY <= on <= LATEST_DAY:
+        raise InvalidValue("on", f"on must be from {EARLIEST_DAY} to {LATEST_DAY}")
     if on is None:
         at = datetime.now(UTC)
         numbers = found.queries.roll(code, at)

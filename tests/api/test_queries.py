@@ -151,7 +151,8 @@ def test_roll_now_and_on_a_past_day(api: Api) -> None:
     before = (seeded.received_a - timedelta(days=1)).date().isoformat()
     assert get(api, "inspector", "/prisons/LEI/roll", on=before).json()["count"] == 0
     assert get(api, "inspector", "/prisons/MDI/roll").json()["prisoner_numbers"] == [C]
-    assert get(api, "inspector", "/prisons/LEI/roll", on="13-2025").status_code == 422
+    for bad in ("13-2025", "9999-12-31", "0001-01-01"):
+        assert get(api, "inspector", "/prisons/LEI/roll", on=bad).status_code == 422
 
 
 def test_indicators_and_league_table(api: Api) -> None:
@@ -175,7 +176,8 @@ def test_indicators_and_league_table(api: Api) -> None:
     assert sorted(r["prison"] for r in table["prisons"]) == ["LEI", "MDI"]
     assert [r["rank"] for r in table["prisons"]] == [1, 2]
     assert get(api, "inspector", "/league-table").json()["month"]  # default: now
-    assert get(api, "inspector", "/league-table", month="2025-13").status_code == 422
+    for bad in ("2025-13", "0000-01", "2025-3"):
+        assert get(api, "inspector", "/league-table", month=bad).status_code == 422
 
 
 def test_overdue(api: Api) -> None:
@@ -221,4 +223,5 @@ def test_case_as_of_and_known_at(api: Api) -> None:
         get(api, "investigator", "/cases/Z9999ZZ", as_of="2030-01-01").status_code
         == 404
     )
-    assert get(api, "investigator", path, as_of="yesterday").status_code == 422
+    for bad in ("yesterday", "0001-01-01T00:00:00+01:00", "9999-12-31"):
+        assert get(api, "investigator", path, as_of=bad).status_code == 422

@@ -1,0 +1,207 @@
+"""The feed and its stream on both stores: order, cursor, envelope, nothing personal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from api.routers.feed import EVENT_TYPES, follower_threads
+from domain.events import CASE_EVENTS, OFFICER_EVENTS
+from tests.api.conftest import RECEPTION, Api, bearer
+from tests.api.journeys import (
+    FIRST_NAME,
+    NARRATIVE,
+    OFFICER,
+    A,
+    ledger_of,
+    seed,
+)
+from tests.api.test_queries import ROLES, headers_for
+from tests.ledgers import ctx
+
+MATRIX: dict[str, tuple[int, int, int, int, int, int, int]] = {
+    #                          rec-in rec-out insp inv  cons admin none
+    "/feed":                   (403, 403, 200, 200, 200, 403, 401),
+    "/feed/stream?limit=1":    (403, 403, 200, 200, 200, 403, 401),
+}  # fmt: skip
+
+
+def feed(api: Api, **params: Any) -> dict[str, Any]:
+    reply = api.client.get("/feed", params=params, headers=bearer("consumer"))
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def sse(text: str) -> list[dict[str, str]]:
+    """Parse server-sent events (id, event, data), ignoring comments."""
+    events = []
+    for block in text.split("\n\n"):
+        fields = {}
+        for line in block.splitlines():
+            if line and not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+        if fields:
+            events.append(fields)
+    return events
+
+
+def stream(api: Api, headers: dict[str, str] | None = None, **params: Any) -> Any:
+    return api.client.get(
+        "/feed/stream",
+        params=params,
+        headers={**bearer("consumer"), **(headers or {})},
+    )
+
+
+def test_every_event_class_has_a_stable_event_type() -> None:
+    assert set(EVENT_TYPES) == set(CASE_EVENTS) | set(OFFICER_EVENTS)
+    names = list(EVENT_TYPES.values())
+    assert len(set(names)) == len(names)
+    assert all(n.startswith("journey-ledger.") for n in names)
+    assert EVENT_TYPES["PrisonerReceived"] == "journey-ledger.prisoner.received"
+
+
+def test_who_may_read_the_feed(api: Api) -> None:
+    seed(api)
+    found = {
+        (path, who): api.client.get(path, headers=headers_for(who)).status_code
+        for path in MATRIX
+        for who in ROLES
+    }
+    expected = {
+        (path, who): status
+        for path, statuses in MATRIX.items()
+        for who, status in zip(ROLES, statuses, strict=True)
+    }
+    assert found == expected
+
+
+def test_pages_in_log_order_with_a_cursor(api: Api) -> None:
+    seeded = seed(api)
+    whole = feed(api, limit=1000)
+    positions = [i["position"] for i in whole["items"]]
+    assert positions == list(range(1, seeded.position + 1))
+    assert whole["next"] == whole["head"] == seeded.position
+
+    paged: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = feed(api, after=after, limit=3)
+        assert len(page["items"]) <= 3
+        paged.extend(page["items"])
+        if page["next"] == after:
+            break
+        assert page["next"] > after  # never backwards
+        after = page["next"]
+    assert paged == whole["items"]
+    assert feed(api, after=seeded.position)["items"] == []
+    assert feed(api, after=seeded.position)["next"] == seeded.position
+    for bad in ({"limit": 0}, {"limit": 1001}, {"after": -1}):
+        reply = api.client.get("/feed", params=bad, headers=bearer("consumer"))
+        assert reply.status_code == 422
+
+
+def test_items_are_hmpps_domain_events(api: Api) -> None:
+    seed(api)
+    items = feed(api, limit=1000)["items"]
+    by_type = {}
+    for item in items:
+        by_type.setdefault(item["eventType"], item)
+    received = by_type["journey-ledger.prisoner.received"]
+    assert received["version"] == 1
+    assert received["personReference"] == {
+        "identifiers": [{"type": "NOMS", "value": A}]
+    }
+    assert received["detailUrl"].endswith(f"/cases/{A}")
+    assert received["caseVersion"] == 2
+    assert received["data"]["booking_no"] == "38412A"
+    assert received["additionalInformation"]["prisonId"] == "LEI"
+    assert received["description"].startswith("Received into LEI")
+    assert {"occurredAt", "recordedAt", "position"} <= set(received)
+    assert by_type["journey-ledger.prisoner.risk-assessed"]["version"] == 2
+
+    allocated = by_type["journey-ledger.officer.case-allocated"]
+    assert allocated["personReference"]["identifiers"][0]["value"] == A
+    assert allocated["caseVersion"] is None
+    registered = by_type["journey-ledger.officer.registered"]
+    assert registered["personReference"] is None
+    assert registered["detailUrl"].endswith(f"/officers/{OFFICER}/caseload")
+    assert "name" not in registered["data"]
+
+
+def test_no_personal_details_or_narratives_for_anyone(api: Api) -> None:
+    seeded = seed(api)
+    ledger_of(api).correct_event(
+        ctx(),
+        A,
+        version=2,
+        reason="name misspelt",
+        corrected_fields={
+            "personal_details": {"first_name": "Alexandrina", "last_name": "Example"},
+            "sentence_days": 720,
+        },
+    )
+    for who in ("consumer", "inspector", "investigator"):
+        text = api.client.get("/feed", params={"limit": 1000}, headers=bearer(who)).text
+        streamed = stream(api, after=0, limit=seeded.position + 1).text
+        for secret in (FIRST_NAME, "Alexandrina", NARRATIVE, "Jo Smith"):
+            assert secret not in text and secret not in streamed
+        for item in json.loads(text)["items"]:
+            assert not {"personal_details", "narrative"} & set(item["data"])
+    corrected = feed(api, limit=1000)["items"][-1]
+    assert corrected["eventType"] == "journey-ledger.prisoner.event-corrected"
+    assert corrected["data"]["corrected_fields"] == {"sentence_days": 720}
+
+
+def test_stream_sends_the_feed_and_resumes_from_last_event_id(api: Api) -> None:
+    seeded = seed(api)
+    reply = stream(api, after=0, limit=5)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    events = sse(reply.text)
+    items = feed(api, limit=5)["items"]
+    assert [e["id"] for e in events] == [str(i["position"]) for i in items]
+    assert [e["event"] for e in events] == [i["eventType"] for i in items]
+    assert [json.loads(e["data"]) for e in events] == items
+
+    resumed = sse(stream(api, {"Last-Event-ID": "3"}, after=0, limit=2).text)
+    assert [e["id"] for e in resumed] == ["4", "5"]
+    tail = sse(stream(api, after=seeded.position - 1, limit=1).text)
+    assert [e["id"] for e in tail] == [str(seeded.position)]
+    bad = stream(api, {"Last-Event-ID": "not-a-number"}, limit=1)
+    assert bad.status_code == 422
+
+
+def test_stream_is_woken_by_new_events(api: Api) -> None:
+    seeded = seed(api)
+    got: list[dict[str, str]] = []
+
+    def listen() -> None:
+        got.extend(sse(stream(api, after=seeded.position, limit=2).text))
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    recorder = api.as_("recorder")
+    reply = recorder("POST", "/cases/D4567EF/receptions", json=RECEPTION)
+    assert reply.status_code == 201
+    listener.join(timeout=20)
+    assert not listener.is_alive()
+    assert [e["event"] for e in got] == [
+        "journey-ledger.case.opened",
+        "journey-ledger.prisoner.received",
+    ]
+    assert got[1]["id"] == str(reply.json()["position"])
+
+
+def test_stream_stops_when_the_client_goes_away(api: Api) -> None:
+    seed(api)
+    with api.client.stream("GET", "/feed/stream", headers=bearer("inspector")) as reply:
+        assert reply.status_code == 200
+        first = next(line for line in reply.iter_lines() if line.startswith("id:"))
+        assert first == "id: 1"
+    for thread in follower_threads():
+        thread.join(timeout=10)
+    assert follower_threads() == []
