@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,9 +82,17 @@ class SQLiteDatabase:
             path, isolation_level=None, check_same_thread=False, timeout=30
         )
         self.connection.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.RLock()
+        """One connection serves every thread (the follower and the API's request
+        threads): one transaction at a time on it, or they would interleave."""
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
+        with self._lock, self._transaction() as sql:
+            yield sql
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Sql]:
         cursor = self.connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
@@ -148,6 +157,10 @@ class PostgresDatabase:
         self.settings = settings
         self.schema = schema
         self.connection: Any = None
+        self._lock = threading.RLock()
+        """One connection serves every thread (the follower and the API's request
+        threads): one transaction at a time on it, or a query's BEGIN and COMMIT
+        would land inside a page's transaction (and its COPY)."""
 
     def _connection(self) -> Any:
         if self.connection is None or self.connection.closed:
@@ -158,6 +171,11 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Sql]:
+        with self._lock, self._transaction() as sql:
+            yield sql
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Sql]:
         try:
             conn = self._connection()
             cursor = conn.cursor()
