@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from domain.access import AccessLog, access_log_id
 from domain.case import Case
 from domain.context import RequestContext
 from domain.errors import (
@@ -93,6 +94,7 @@ class JourneyLedger(Application[UUID]):
     snapshotting_intervals = {  # noqa: RUF012 (the library's own class variable)
         Case: DEFAULT_SNAPSHOT_INTERVAL,
         Officer: DEFAULT_SNAPSHOT_INTERVAL,
+        AccessLog: DEFAULT_SNAPSHOT_INTERVAL,
     }
 
     def __init__(
@@ -107,7 +109,11 @@ class JourneyLedger(Application[UUID]):
             self.env.get("LEDGER_SNAPSHOT_INTERVAL") or DEFAULT_SNAPSHOT_INTERVAL
         )
         # The library reads the intervals through the instance when it saves.
-        vars(self)["snapshotting_intervals"] = {Case: interval, Officer: interval}
+        vars(self)["snapshotting_intervals"] = {
+            Case: interval,
+            Officer: interval,
+            AccessLog: interval,
+        }
         self.caseload_limits = caseload_limits or CaseloadLimits.parse(
             self.env.get("LEDGER_CASELOAD_LIMITS") or ""
         )
@@ -168,6 +174,82 @@ class JourneyLedger(Application[UUID]):
         if officer is None:
             raise OfficerNotFound(f"no officer {officer_id}")
         return officer
+
+    # --- the access log (reads by people; see domain.access) --------------------------
+
+    def record_case_read(
+        self,
+        *,
+        reader: str,
+        roles: Sequence[str],
+        correlation_id: str,
+        prisoner_number: str,
+        resource: str,
+    ) -> int:
+        """Record that ``reader`` read a case; returns the read's position."""
+        return self._record_access(
+            reader,
+            roles,
+            correlation_id,
+            lambda log, at: log.read_case(
+                prisoner_number=prisoner_number,
+                resource=resource,
+                at=at,
+                correlation_id=correlation_id,
+                roles=list(roles),
+            ),
+        )
+
+    def record_access_log_read(
+        self,
+        *,
+        reader: str,
+        roles: Sequence[str],
+        correlation_id: str,
+        filters: Mapping[str, str],
+    ) -> int:
+        """Record that ``reader`` read the access log; returns the read's position."""
+        return self._record_access(
+            reader,
+            roles,
+            correlation_id,
+            lambda log, at: log.read_access_log(
+                filters=dict(filters),
+                at=at,
+                correlation_id=correlation_id,
+                roles=list(roles),
+            ),
+        )
+
+    def _record_access(
+        self,
+        reader: str,
+        roles: Sequence[str],
+        correlation_id: str,
+        act: Callable[[AccessLog, datetime], None],
+    ) -> int:
+        """Append to the reader's log for today; retry when another read of the same
+        reader took the version first (each retry re-reads, so it loses only to a
+        read that was stored)."""
+        for _ in range(MAX_ATTEMPTS):
+            at = datetime.now(UTC)
+            try:
+                log: AccessLog = self.repository.get(access_log_id(reader, at.date()))
+            except AggregateNotFoundError:
+                log = AccessLog.open(
+                    reader=reader,
+                    day=at.date(),
+                    at=at,
+                    correlation_id=correlation_id,
+                    roles=list(roles),
+                )
+            act(log, at)
+            try:
+                recordings = self.save(log)
+            except IntegrityError:
+                continue
+            return recordings[-1].notification.id
+        raise TooMuchContention(f"{reader}'s reads kept colliding; try again")
 
     # --- the command loop -------------------------------------------------------------
 

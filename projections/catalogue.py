@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.access_log import AccessLogModel
 from projections.case_state import CaseStateModel
 from projections.caseloads import CaseloadsModel
 from projections.indicators import IndicatorsModel
@@ -19,6 +20,7 @@ READ_MODELS: dict[str, type[ReadModel]] = {
         RollModel,
         OverdueModel,
         IndicatorsModel,
+        AccessLogModel,
     )
 }
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from projections.access_log import COLUMNS as ACCESS_LOG_COLUMNS
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
 from projections.database import ReadModelDatabase
 from projections.indicators import MEASURES
@@ -202,6 +203,28 @@ class ReadModelQueries:
             )
         )
         return [{"rank": i, **r} for i, r in enumerate(rows, start=1)]
+
+    def access_log(
+        self,
+        *,
+        prisoner_number: str | None = None,
+        reader: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Reads recorded in the access log, in log order after position ``after``."""
+        where = ["position > ?"]
+        params: list[Any] = [after]
+        for column, value in (("prisoner_number", prisoner_number), ("reader", reader)):
+            if value is not None:
+                where.append(f"{column}=?")
+                params.append(value)
+        rows = self._all(
+            f"SELECT {', '.join(ACCESS_LOG_COLUMNS)} FROM access_log "
+            f"WHERE {' AND '.join(where)} ORDER BY position LIMIT {int(limit)}",
+            tuple(params),
+        )
+        return [dict(zip(ACCESS_LOG_COLUMNS, r, strict=True)) for r in rows]
 
     def overdue(self, prison: str, now: datetime | None = None) -> list[dict[str, Any]]:
         columns = ("prisoner_number", "check_name", "due_at", "detail")

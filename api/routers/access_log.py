@@ -1,9 +1,161 @@
-"""(Being written: see the API issue.)"""
+"""The access log: every read of a case by a person, and every read of the log itself.
+
+DESIGN section 8: "Every read of a case by a person is recorded" and "Reading the
+access log is itself recorded". A read is an event in the ledger (``domain/access.py``:
+one log per reader per day), sealed like every other event, never on the case (so a
+read never changes the case's version or ETag).
+
+What is recorded (:func:`record_case_read`), after the data was found and the caller
+allowed to see it, for recorders, inspectors and investigators (people), never for a
+consumer system:
+
+- ``GET /cases/{pn}`` (resource ``case``; the case shown, so a merged number records
+  the survivor read), and with ``as_of`` / ``known_at`` (resource ``replay``);
+- ``GET /cases/{pn}/timeline`` (``timeline``);
+- ``GET /cases/{pn}/export`` (``export``), where the proofs router calls it;
+- ``GET /access-log`` itself (an ``AccessLogRead`` with its filters).
+
+Lists (``GET /cases``, caseloads, rolls, overdue) are not reads of a case and are not
+recorded; neither are refused reads (401, 403, 404).
+
+Who may read the log: inspectors and investigators. Recorders (in or out of their
+caseload), consumers and admin get 403; no token, 401.
+
+``GET /access-log?prisoner_number=&reader=&after=&limit=`` reads the ``access_log``
+read model (``projections/access_log.py``) in log order with a ``next`` cursor, and
+accepts ``min_position`` like every query.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api.auth import ROLE_NAMES, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
+from api.routers.common import PRISONER_NUMBER, MinPosition, wait_for_position
+from api.services import Services, services
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["access log"], responses=PROBLEM_RESPONSES)
+
+MAX_PAGE = 100
+_ROLE_NAME = {role: name for name, role in ROLE_NAMES.items()}
+
+
+def role_names(principal: Principal) -> list[str]:
+    return sorted(_ROLE_NAME[r] for r in principal.roles)
+
+
+def record_case_read(
+    request: Request,
+    principal: Principal,
+    found: Services,
+    prisoner_number: str,
+    resource: str,
+) -> int | None:
+    """Record that a person read a case (nothing for a consumer system); returns
+    the read's position in the log."""
+    if not principal.is_person:
+        return None
+    return found.ledger.record_case_read(
+        reader=principal.user,
+        roles=role_names(principal),
+        correlation_id=request.state.correlation_id,
+        prisoner_number=prisoner_number,
+        resource=resource,
+    )
+
+
+class AccessEntry(BaseModel):
+    position: int = Field(description="The read's position in the log (its seal)")
+    read_at: str = Field(examples=["2025-03-01T09:30:00.000000+00:00"])
+    reader: str = Field(examples=["AUDITOR_GEN"])
+    roles: list[str] = Field(examples=[["inspector"]])
+    kind: str = Field(
+        description="case_read or access_log_read", examples=["case_read"]
+    )
+    prisoner_number: str | None = Field(examples=["A1234BC"])
+    resource: str = Field(
+        description="What was read: case, replay, timeline, export or access-log",
+        examples=["timeline"],
+    )
+    filters: dict[str, str] | None = Field(
+        description="On an access-log read: the filters it used"
+    )
+    correlation_id: str
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessEntry]
+    next: int | None = Field(
+        description="Pass as ``after`` for the next page; null on the last page"
+    )
+    position: int = Field(description="Where this read of the log was itself recorded")
+
+
+Auditor = Annotated[Principal, Depends(requires(Role.INSPECTOR, Role.INVESTIGATOR))]
+Found = Annotated[Services, Depends(services)]
+
+
+@router.get(
+    "/access-log",
+    response_model=AccessLogPage,
+    summary="Who read which case when (this read is recorded too)",
+)
+def get_access_log(
+    request: Request,
+    principal: Auditor,
+    found: Found,
+    prisoner_number: Annotated[
+        str | None, Query(pattern=PRISONER_NUMBER, examples=["A1234BC"])
+    ] = None,
+    reader: Annotated[
+        str | None, Query(min_length=1, max_length=200, examples=["AUDITOR_GEN"])
+    ] = None,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    min_position: MinPosition = None,
+) -> AccessLogPage:
+    wait_for_position(found, min_position, read_timeout(request))
+    rows = found.queries.access_log(
+        prisoner_number=prisoner_number, reader=reader, after=after, limit=limit
+    )
+    filters = {
+        name: str(value)
+        for name, value in (
+            ("prisoner_number", prisoner_number),
+            ("reader", reader),
+            ("after", after),
+            ("limit", limit),
+        )
+        if value is not None
+    }
+    position = found.ledger.record_access_log_read(
+        reader=principal.user,
+        roles=role_names(principal),
+        correlation_id=request.state.correlation_id,
+        filters=filters,
+    )
+    items = [
+        AccessEntry(
+            **{
+                **r,
+                "roles": [x for x in r["roles"].split(",") if x],
+                "filters": None if r["filters"] is None else json.loads(r["filters"]),
+            }
+        )
+        for r in rows
+    ]
+    return AccessLogPage(
+        items=items,
+        next=items[-1].position if len(items) == limit else None,
+        position=position,
+    )
+
+
+def read_timeout(request: Request) -> float:
+    timeout: float = request.app.state.settings.read_your_writes_timeout
+    return timeout

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
+from api.routers.access_log import record_case_read
 from api.routers.common import (
     PRISONER_NUMBER,
     CommandAccepted,
@@ -178,7 +179,9 @@ def get_case(
     ] = None,
 ) -> CaseState:
     if as_of is not None or known_at is not None:
-        return replayed_case(prisoner_number, principal, found, as_of, known_at)
+        state = replayed_case(prisoner_number, principal, found, as_of, known_at)
+        record_case_read(request, principal, found, prisoner_number, "replay")
+        return state
     wait_for_position(found, min_position, read_timeout(request))
     row = found.queries.case_state(prisoner_number)
     seen = {prisoner_number}
@@ -189,6 +192,7 @@ def get_case(
         raise CaseNotFound(f"no case for {prisoner_number}")
     if not principal.may_read_prison(row["prison"]):
         raise Forbidden(f"{row['prison']} is not in this token's caseload")
+    record_case_read(request, principal, found, row["prisoner_number"], "case")
     response.headers["ETag"] = f'"{row["version"]}"'
     return CaseState(
         **{

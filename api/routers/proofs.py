@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES, problem
+from api.routers.access_log import record_case_read
 from api.routers.common import PRISONER_NUMBER
 from api.services import Services, services
 from store.bundle import build_bundle, mapper_decoder, tlog_proof
@@ -418,4 +419,6 @@ def export_case(
     except EvidenceError as e:
         return _inconsistent(request, e)
     bundle["subject"] = {"prisoner_number": prisoner_number}
-    return CaseBundle.model_validate(bundle)
+    exported = CaseBundle.model_validate(bundle)
+    record_case_read(request, principal, found, prisoner_number, "export")
+    return exported

@@ -29,6 +29,9 @@ endpoint                               recorder  inspector,  consumer   admin   
 - Caseloads, rolls and overdue lists name people and staff: people only.
 - Indicators and the league table are per-prison counts and rates with no case data,
   published for governors and the public: every authenticated role, admin included.
+- A person's read of a timeline is recorded in the access log
+  (``api/routers/access_log.py``); the list queries here are not reads of a case and
+  are not recorded.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
+from api.routers.access_log import record_case_read
 from api.routers.cases import CaseState, read_timeout
 from api.routers.common import (
     PRISON_CODE,
@@ -151,7 +155,8 @@ def get_timeline(
     min_position: MinPosition = None,
 ) -> Timeline:
     """The history of this prisoner number (a merged record keeps its own history;
-    follow ``related_number`` for the other one)."""
+    follow ``related_number`` for the other one). A person's read is recorded in
+    the access log."""
     wait_for_position(found, min_position, read_timeout(request))
     row = found.queries.case_state(prisoner_number)
     if row is None:
@@ -161,6 +166,7 @@ def get_timeline(
         TimelineEntry(**{**r, "data": json.loads(r["data"])})
         for r in found.queries.timeline(prisoner_number)
     ]
+    record_case_read(request, principal, found, prisoner_number, "timeline")
     return Timeline(prisoner_number=prisoner_number, events=entries)
 
 
