@@ -12,8 +12,12 @@ $(VENV)/.installed: pyproject.toml
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
+# Seeds an empty store, then serves the API (Ctrl-C stops it) on HOST:PORT.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: $(VENV)/.installed
 	$(VENV)/bin/ledger demo
+	$(VENV)/bin/ledger serve --demo --host $(HOST) --port $(PORT)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/pip install -e '.[dev,bench]'

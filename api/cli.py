@@ -13,6 +13,7 @@ from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
 from api.projection_commands import PROJECTION_COMMANDS
 from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
+from api.serve_commands import SERVE_COMMANDS
 from domain.errors import DomainError
 from store.config import StoreConfigurationError
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         *PROJECTION_COMMANDS,
         *REPLAY_COMMANDS,
         *EVIDENCE_COMMANDS,
+        *SERVE_COMMANDS,
     ):
         register(subparsers)
     return parser

@@ -85,7 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(describe_store())
     print(
         "\nEvery person, officer and narrative in this estate is invented.\n"
-        "The HTTP API and console arrive with later issues; meanwhile try\n"
+        "ledger serve runs the HTTP API (make demo starts it next); also try\n"
         "  ledger roll LEI --on 2025-06-30    ledger replay <prisoner number>\n"
         "  ledger rebuild --all --check       ledger verify"
     )

@@ -1,0 +1,234 @@
+"""``ledger serve`` (the HTTP API under uvicorn) and ``ledger token`` (a local JWT).
+
+``ledger serve`` runs ``api.app.create_app()`` on the store LEDGER_DATABASE_URL names,
+with the read models following the log in the same process (and signed checkpoints
+issued as ``ledger project`` issues them, when a log signing key exists). It never
+runs without authentication: LEDGER_JWT_SECRET or LEDGER_JWT_PUBLIC_KEY must be set.
+``--demo`` is for ``make demo`` only: it makes up a secret if none is set (printed
+once, so the tokens it prints work), creates a log signing key in ./var if there is
+none and signs a checkpoint, and prints the URLs and a token per role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import secrets
+import sys
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from api.services import Services
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+SECRET_VARIABLE = "LEDGER_JWT_SECRET"
+PRISON_CODE = re.compile(r"^[A-Z]{3}$")
+DEMO_TOKENS = (
+    ("recorder at LEI", "recorder", ("LEI",), "DEMO_RECORDER"),
+    ("inspector", "inspector", (), "DEMO_INSPECTOR"),
+    ("investigator", "investigator", (), "DEMO_INVESTIGATOR"),
+    ("consumer", "consumer", (), "DEMO_CONSUMER_SYSTEM"),
+)
+
+
+# -- ledger serve -------------------------------------------------------------------
+
+
+def add_serve(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the HTTP API (uvicorn), the read models following in-process",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="default 8000")
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="for make demo: a random LEDGER_JWT_SECRET if none is set, a log key "
+        "and a checkpoint if none exist, and demo tokens printed",
+    )
+    parser.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import ApiConfigurationError, ApiSettings
+
+    if args.demo and not os.environ.get(SECRET_VARIABLE):
+        os.environ[SECRET_VARIABLE] = secrets.token_urlsafe(32)
+        print(
+            f"{SECRET_VARIABLE} was not set; this demo server uses a random one:\n"
+            f"  export {SECRET_VARIABLE}={os.environ[SECRET_VARIABLE]}\n"
+            "(set it yourself, and ledger token mints more tokens for this server)"
+        )
+    try:
+        settings = ApiSettings.from_environment()
+    except ApiConfigurationError as e:
+        print(f"ledger serve: {e}", file=sys.stderr)
+        return 1
+    services = open_services(follow=settings.follow_in_process)
+    if args.demo:
+        _prepare_demo(services)
+        _print_demo(services, args.host, args.port)
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    app = create_app(settings, services=services)
+    # The app logs each request as one JSON line; uvicorn's access log would repeat it.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False
+    )
+    return 0
+
+
+def open_services(*, follow: bool = True) -> Services:
+    """The API's services on the configured store; the read models following the log
+    in a thread, issuing checkpoints on the schedule when a log signing key exists."""
+    from api.projection_commands import checkpoint_issuer
+    from api.services import Services
+
+    services = Services.open(follow=False)
+    if follow:
+        services.runner.after_page = checkpoint_issuer(services.ledger)
+        services.follower = services.runner.start()
+    return services
+
+
+def _prepare_demo(services: Services) -> None:
+    """A log signing key (./var, or LEDGER_SIGNING_KEY_FILE) and a fresh checkpoint."""
+    from store.checkpoint import issue_checkpoint, log_origin
+    from store.evidence_db import evidence_store
+    from store.keys import create_key_file, load_key_file, signing_key_path
+    from store.signed_note import ED25519
+
+    path = signing_key_path()
+    if path.exists():
+        signer = load_key_file(path, ED25519)
+    else:
+        signer = create_key_file(path, log_origin())
+        print(f"Created the log's signing key {path} (mode 0600).")
+    if services.ledger.recorder.max_notification_id():
+        issued = issue_checkpoint(evidence_store(services.ledger.recorder), signer)
+        print(f"Checkpoint signed at tree size {issued.stored.tree_size:,}.")
+    print(f"Log verifier key: {signer.vkey()}")
+
+
+def _print_demo(services: Services, host: str, port: int) -> None:
+    from api.auth import ROLE_NAMES, mint_token
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    if services.follower is not None:
+        head = services.ledger.recorder.max_notification_id() or 0
+        services.runner.wait_for(head, timeout=60)
+    found = services.queries.cases(prison="LEI", status="in_custody", limit=1)
+    case = found[0]["prisoner_number"] if found else "A1234BC"
+    secret = os.environ[SECRET_VARIABLE]
+    lines = [
+        "",
+        f"The API: {base}/docs (OpenAPI), {base}/healthz, {base}/readyz, "
+        f"{base}/metrics",
+        f"A case:  {base}/cases/{case}",
+        "Demo tokens (8 hours; ledger token --role ROLE --prisons LEI mints more):",
+    ]
+    for title, role, prisons, user in DEMO_TOKENS:
+        token = mint_token(secret, roles=[ROLE_NAMES[role]], prisons=prisons, user=user)
+        variable = role.upper() + "_TOKEN"
+        lines.append(f"  # {title}\n  {variable}={token}")
+    lines += [
+        "Try:",
+        f'  curl -H "Authorization: Bearer $INSPECTOR_TOKEN" {base}/cases/{case}',
+        f'  curl -H "Authorization: Bearer $CONSUMER_TOKEN" {base}/checkpoints/latest',
+        f'  curl -H "Authorization: Bearer $INVESTIGATOR_TOKEN" '
+        f"{base}/cases/{case}/export > {case}.json",
+        f"  ledger verify-bundle {case}.json --key <the log verifier key above>",
+        "Every person, officer and narrative in this estate is invented. "
+        "Ctrl-C stops the server.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+# -- ledger token -------------------------------------------------------------------
+
+
+def add_token(subparsers: Subparsers) -> None:
+    from api.auth import ROLE_NAMES
+
+    parser = subparsers.add_parser(
+        "token",
+        help="print an HS256 bearer token for the API, signed with LEDGER_JWT_SECRET",
+    )
+    parser.add_argument("--role", required=True, choices=sorted(ROLE_NAMES))
+    parser.add_argument(
+        "--prisons",
+        default="",
+        type=_prisons,
+        help="the token's caseload, e.g. LEI,MDI (what a recorder may record at)",
+    )
+    parser.add_argument("--user", default="", help="user name (default DEMO_<ROLE>)")
+    parser.add_argument(
+        "--hours", type=_hours, default=8.0, help="lifetime in hours (default 8)"
+    )
+    parser.set_defaults(handler=_token)
+
+
+def _prisons(text: str) -> tuple[str, ...]:
+    codes = tuple(p.strip().upper() for p in text.split(",") if p.strip())
+    bad = [c for c in codes if not PRISON_CODE.match(c)]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"not prison codes (three letters, e.g. LEI): {', '.join(bad)}"
+        )
+    return codes
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 24 * 366:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most a year")
+    return value
+
+
+def _token(args: argparse.Namespace) -> int:
+    from api.auth import ROLE_NAMES, mint_token
+
+    secret = os.environ.get(SECRET_VARIABLE)
+    if not secret:
+        print(
+            f"ledger token: {SECRET_VARIABLE} is not set: the token must be signed "
+            "with the secret the API verifies (set it to the API's HS256 secret)",
+            file=sys.stderr,
+        )
+        return 1
+    if args.role == "recorder" and not args.prisons:
+        print(
+            "ledger token: a recorder token needs --prisons (e.g. --prisons LEI): "
+            "a recorder may only record at the prisons in its caseload",
+            file=sys.stderr,
+        )
+        return 1
+    token: str = mint_token(
+        secret,
+        roles=[ROLE_NAMES[args.role]],
+        prisons=args.prisons,
+        user=args.user or f"DEMO_{args.role.upper()}",
+        ttl_seconds=round(args.hours * 3600),
+    )
+    print(token)
+    return 0
+
+
+SERVE_COMMANDS = (add_serve, add_token)
+"""Registration functions for ``api.cli.build_parser``."""
