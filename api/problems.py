@@ -152,6 +152,7 @@ def install(app: FastAPI) -> None:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
     for status, text in (
+        (400, "The request body is not well-formed JSON"),
         (401, "No valid bearer token"),
         (403, "The token may not do this"),
         (404, "No such case, officer or resource"),
