@@ -174,14 +174,30 @@ class PostgresDatabase:
         with self._lock, self._transaction() as sql:
             yield sql
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Sql]:
+    def _begin(self) -> Any:
+        """A cursor in a new transaction. A kept connection the server dropped while
+        it was idle (a restart) is replaced once: nothing was sent on it yet."""
+        kept = self.connection is not None and not self.connection.closed
         try:
-            conn = self._connection()
-            cursor = conn.cursor()
+            cursor = self._connection().cursor()
             cursor.execute("BEGIN")
+            return cursor
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as e:
+            if not kept:
+                raise library_error(e) from e
+            self.connection.close()
         except psycopg2.Error as e:
             raise library_error(e) from e
+        try:
+            cursor = self._connection().cursor()
+            cursor.execute("BEGIN")
+            return cursor
+        except psycopg2.Error as e:
+            raise library_error(e) from e
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Sql]:
+        cursor = self._begin()
         try:
             yield _PostgresCursor(cursor)
             cursor.execute("COMMIT")

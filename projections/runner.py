@@ -9,12 +9,13 @@ apply a page either.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 
 from domain.case import Case
 from domain.ledger import JourneyLedger
@@ -25,6 +26,9 @@ from projections.read_model import Page, ReadModel, Recorded
 
 PAGE_SIZE = 1_000
 TRACKING = "read_model_positions"
+RETRY_SECONDS = (0.1, 1.0)
+"""A follower that loses the store retries after 0.1 s, doubling up to 1 s."""
+log = logging.getLogger("journey_ledger.projections")
 
 
 def create_tracking(sql: Sql) -> None:
@@ -149,7 +153,30 @@ class ProjectionRunner:
     # --- following --------------------------------------------------------------------
 
     def follow(self) -> None:
-        """Keep the read models current until :meth:`stop` (runs in this thread)."""
+        """Keep the read models current until :meth:`stop` (runs in this thread).
+
+        If the store goes away (a ``PersistenceError`` while catching up or
+        listening), the follower waits and starts again from its tracked position,
+        until the store answers or :meth:`stop` is called: a follower in a
+        long-running process outlives a database restart. Pages are atomic, so a
+        page cut short by the outage is simply applied again.
+        """
+        shortest, longest = RETRY_SECONDS
+        delay = shortest
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            try:
+                self._follow()
+                return
+            except PersistenceError as e:
+                if time.monotonic() - started > longest:
+                    delay = shortest  # it had been running: a new outage
+                log.warning("read models: the store is unavailable (%s); retrying", e)
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, longest)
+
+    def _follow(self) -> None:
         self.catch_up()
         recorder = self.ledger.recorder
         while not self._stopping.is_set():
