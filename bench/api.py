@@ -1,0 +1,399 @@
+"""Speed of the HTTP API on PostgreSQL, against the ledger in-process, in one run.
+
+The API runs as ``ledger serve`` would (uvicorn, one process, the read models
+following in that process) in a subprocess on a loopback socket; this process is the
+load: a pool of threads, each with its own keep-alive ``http.client`` connection.
+
+- commands: receptions of distinct people, ``POST /cases/{pn}/receptions`` as a
+  recorder at LEI, commands/s; against the same receptions saved by
+  ``JourneyLedger.record_reception`` in this process, with the same number of
+  threads, on a fresh schema (saves/s). Rounds are interleaved (in-process, HTTP,
+  in-process, HTTP, ...) and each side's median is compared. Target: HTTP >= 0.6x.
+- timeline: ``GET /cases/{pn}/timeline`` as an inspector, one request at a time, on
+  the synthetic estate of ``ledger seed``'s defaults (5,000 people, 3 years),
+  people picked at random; p50 and p99. Target: p99 < 25 ms. (Each read by a person
+  also writes its access-log event, so this is a read and a write.)
+
+Prints a table and writes bench/results/api.json (``--quick``: api.quick.json).
+
+    .venv/bin/python bench/api.py [--rounds R] [--commands N] [--workers W] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.auth import ROLE_NAMES, mint_token
+from api.synthetic_estate import seed_estate
+from bench.store_write import (
+    BENCH_DATABASE,
+    DEFAULT_SERVER,
+    Schemas,
+    Server,
+    ensure_bench_database,
+    machine_info,
+)
+from domain.context import RequestContext
+from domain.ledger import JourneyLedger
+from store.config import environment_for
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SECRET = "bench-secret-for-synthetic-tokens-only"
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 25.0
+RECEPTION: dict[str, Any] = {
+    "prison": "LEI",
+    "booking_no": "38412A",
+    "movement_reason": "N",
+    "legal_status": "remand",
+    "personal_details": {"first_name": "Alex", "last_name": "Example"},
+}
+
+
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def number(i: int) -> str:
+    """Distinct prisoner numbers: A0000AA, A0001AA, ..., then B0000AA, ..."""
+    return f"{chr(ord('A') + i // 10_000)}{i % 10_000:04d}AA"
+
+
+# -- the API in a subprocess -------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def api_server(url: str, *, follow: bool = True) -> Iterator[int]:
+    """``ledger serve`` on ``url`` at a free loopback port, until the block ends
+    (``follow``: the read models following in the API's process, as by default)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": url,
+        "LEDGER_JWT_SECRET": SECRET,
+        "LEDGER_SIGNING_KEY_FILE": str(ROOT / "var" / "bench-no-such.key"),
+        "LEDGER_FOLLOW_IN_PROCESS": "yes" if follow else "no",
+    }
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"ledger serve exited with {process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("ledger serve did not listen in 60 s") from None
+                time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Client:
+    """One keep-alive connection per thread."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        }
+        self.local = threading.local()
+
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=60
+            )
+        data = None if body is None else json.dumps(body).encode()
+        conn.request(method, path, body=data, headers=self.headers)
+        reply = conn.getresponse()
+        return reply.status, reply.read()
+
+
+def wait_until_ready(client: Client, timeout: float = 600) -> None:
+    """Until /readyz says the read models have caught up with the store."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = client.request("GET", "/readyz")
+        if status == 200 and json.loads(body)["lag"] == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the read models did not catch up")
+
+
+# -- commands/s ----------------------------------------------------------------------
+
+
+def run_parallel(
+    work: Callable[[int], None], first: int, count: int, workers: int
+) -> float:
+    """Items first..first+count-1 over ``workers`` threads; items per second."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(work, range(first, first + count)):
+            pass
+    return count / (time.perf_counter() - started)
+
+
+def http_commands(
+    url: str, commands: int, warmup: int, workers: int, *, follow: bool = True
+) -> float:
+    token = mint_token(SECRET, roles=[ROLE_NAMES["recorder"]], prisons=["LEI"])
+    with api_server(url, follow=follow) as port:
+        client = Client(port, token)
+
+        def receive(i: int) -> None:
+            status, body = client.request(
+                "POST", f"/cases/{number(i)}/receptions", RECEPTION
+            )
+            if status != 201:
+                raise RuntimeError(f"reception {number(i)}: {status} {body[:300]!r}")
+
+        run_parallel(receive, 0, warmup, workers)
+        return run_parallel(receive, warmup, commands, workers)
+
+
+def in_process_commands(url: str, commands: int, warmup: int, workers: int) -> float:
+    ledger = JourneyLedger(env=environment_for(url))
+    try:
+
+        def receive(i: int) -> None:
+            context = RequestContext(
+                recorded_by="BENCH_RECORDER",
+                prison="LEI",
+                source="bench",
+                correlation_id=f"bench-{i}",
+            )
+            ledger.record_reception(
+                context,
+                number(i),
+                booking_no=RECEPTION["booking_no"],
+                movement_reason=RECEPTION["movement_reason"],
+                legal_status=RECEPTION["legal_status"],
+                personal_details=RECEPTION["personal_details"],
+            )
+
+        run_parallel(receive, 0, warmup, workers)
+        return run_parallel(receive, warmup, commands, workers)
+    finally:
+        ledger.close()
+
+
+# -- timeline latency --------------------------------------------------------------
+
+
+def timeline_latencies(
+    server: Server, schema: str, requests: int, warmup: int
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per GET /cases/{pn}/timeline (and per GET /cases/{pn})."""
+    token = mint_token(SECRET, roles=[ROLE_NAMES["inspector"]], user="BENCH_INSPECTOR")
+    with api_server(server.url(schema)) as port:
+        client = Client(port, token)
+        wait_until_ready(client)
+        with closing(server.connect(BENCH_DATABASE)) as conn, conn.cursor() as cur:
+            cur.execute(f'SELECT prisoner_number FROM "{schema}".case_state')
+            people = sorted(row[0] for row in cur.fetchall())
+        rng = random.Random(1)
+        timings: dict[str, list[float]] = {"timeline": [], "case": []}
+        for kind, path in (("timeline", "/cases/{}/timeline"), ("case", "/cases/{}")):
+            for i in range(warmup + requests):
+                pn = rng.choice(people)
+                started = time.perf_counter()
+                status, body = client.request("GET", path.format(pn))
+                elapsed = (time.perf_counter() - started) * 1000
+                if status != 200:
+                    raise RuntimeError(
+                        f"GET {path.format(pn)}: {status} {body[:300]!r}"
+                    )
+                if i >= warmup:
+                    timings[kind].append(elapsed)
+        return timings["timeline"], timings["case"]
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--commands", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--people", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument(
+        "--quick", action="store_true", help="2 short rounds, a small estate (smoke)"
+    )
+    parser.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="commands only: the API without its in-process read-model follower "
+        "(LEDGER_FOLLOW_IN_PROCESS=no, as when ledger project runs elsewhere)",
+    )
+    parser.add_argument("--server", default=DEFAULT_SERVER)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.commands, args.people, args.requests = 2, 300, 500, 300
+    warmup = max(20, args.commands // 10)
+    server = Server.from_url(args.server)
+    ensure_bench_database(server)
+    schemas = Schemas(server)
+    ours: list[float] = []
+    baseline: list[float] = []
+    try:
+        for r in range(1, args.rounds + 1):
+            with schemas.fresh("api_inprocess") as schema:
+                baseline.append(
+                    in_process_commands(
+                        server.url(schema), args.commands, warmup, args.workers
+                    )
+                )
+            with schemas.fresh("api_http") as schema:
+                ours.append(
+                    http_commands(
+                        server.url(schema),
+                        args.commands,
+                        warmup,
+                        args.workers,
+                        follow=not args.no_follow,
+                    )
+                )
+            progress(
+                f"round {r}/{args.rounds}: HTTP {ours[-1]:,.0f} commands/s, "
+                f"in-process {baseline[-1]:,.0f} saves/s"
+            )
+        with schemas.fresh("api_estate") as schema:
+            ledger = JourneyLedger(env=environment_for(server.url(schema)))
+            try:
+                progress(f"seeding {args.people:,} people into {schema} ...")
+                seeded = seed_estate(ledger, people=args.people)
+            finally:
+                ledger.close()
+            progress(f"  {seeded.events:,} events in {seeded.seconds:.1f} s")
+            timeline, case = timeline_latencies(
+                server, schema, args.requests, warmup=100
+            )
+        facts = schemas.server_facts()
+    finally:
+        schemas.close()
+
+    ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
+    ratio = ours_median / baseline_median
+    t50, t99 = statistics.median(timeline), percentile(timeline, 99)
+    c50, c99 = statistics.median(case), percentile(case, 99)
+    rows = [
+        ("measure", "median", "target", "met"),
+        ("HTTP receptions, commands/s", f"{ours_median:,.0f}", "", ""),
+        ("in-process record_reception, saves/s", f"{baseline_median:,.0f}", "", ""),
+        ("ratio HTTP / in-process", f"{ratio:.2f}x", f">= {TARGET_RATIO}x",
+         "yes" if ratio >= TARGET_RATIO else "NO"),
+        ("GET /cases/{pn}/timeline p50, ms", f"{t50:.1f}", "", ""),
+        ("GET /cases/{pn}/timeline p99, ms", f"{t99:.1f}", f"< {TARGET_P99_MS:.0f}",
+         "yes" if t99 < TARGET_P99_MS else "NO"),
+        ("GET /cases/{pn} p50 / p99, ms", f"{c50:.1f} / {c99:.1f}", "", ""),
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for i, row in enumerate(rows):
+        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("-+-".join("-" * w for w in widths))
+    document: dict[str, Any] = {
+        "machine": machine_info(facts),
+        "parameters": {
+            "rounds": args.rounds,
+            "commands_per_round": args.commands,
+            "warmup_commands": warmup,
+            "workers": args.workers,
+            "people": args.people,
+            "events": seeded.events,
+            "timeline_requests": args.requests,
+            "statistic": "median over interleaved rounds; latencies over all requests",
+        },
+        "measures": {
+            "commands_per_second": {
+                "ours_median": round(ours_median),
+                "baseline_median": round(baseline_median),
+                "ratio": round(ratio, 3),
+                "ours_rounds": [round(v) for v in ours],
+                "baseline_rounds": [round(v) for v in baseline],
+                "ours": "POST /cases/{pn}/receptions over loopback HTTP to ledger "
+                "serve (uvicorn, read models following "
+                + ("elsewhere), " if args.no_follow else "in-process), ")
+                + f"{args.workers} client threads with keep-alive connections",
+                "baseline": "JourneyLedger.record_reception in-process, "
+                f"{args.workers} threads, same commands",
+                "target_ratio": TARGET_RATIO,
+                "met": ratio >= TARGET_RATIO,
+            },
+            "timeline_ms": {
+                "p50": round(t50, 2),
+                "p99": round(t99, 2),
+                "target_p99": TARGET_P99_MS,
+                "met": t99 < TARGET_P99_MS,
+                "what": "GET /cases/{pn}/timeline as an inspector, one at a time, "
+                "random people of the seeded estate (each read also records its "
+                "access-log event)",
+            },
+            "case_state_ms": {"p50": round(c50, 2), "p99": round(c99, 2)},
+        },
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    # Only the default run's figures are meant to be committed.
+    name = "api.json"
+    if args.quick or args.no_follow:
+        name = "api" + (".no-follow" if args.no_follow else "") + ".quick.json"
+    (RESULTS / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
