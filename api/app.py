@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from api import problems
+from api.request_log import RequestLog
 from api.routers import (
     access_log,
     cases,
@@ -23,9 +20,6 @@ from api.routers import (
 )
 from api.services import Services
 from api.settings import ApiSettings
-
-CORRELATION_HEADER = "X-Correlation-Id"
-request_log = logging.getLogger("journey_ledger.requests")
 
 
 def create_app(
@@ -54,29 +48,7 @@ def create_app(
     app.state.services = services
     problems.install(app)
 
-    @app.middleware("http")
-    async def correlate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id[:100]
-        started = time.perf_counter()
-        response = await call_next(request)
-        elapsed = (time.perf_counter() - started) * 1000
-        response.headers[CORRELATION_HEADER] = request.state.correlation_id
-        operations.observe(request, response.status_code, elapsed)
-        request_log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "ms": round(elapsed, 2),
-                    "correlation_id": request.state.correlation_id,
-                }
-            )
-        )
-        return response
+    app.add_middleware(RequestLog)
 
     for router in (
         operations.router,

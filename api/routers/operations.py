@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import MutableMapping
+from typing import Annotated, Any
 
 from eventsourcing.persistence import PersistenceError
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel
@@ -26,11 +27,13 @@ LATENCY = Histogram(
 )
 
 
-def observe(request: Request, status: int, milliseconds: float) -> None:
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    REQUESTS.labels(request.method, template, str(status)).inc()
-    LATENCY.labels(request.method, template).observe(milliseconds / 1000)
+def observe_scope(
+    scope: MutableMapping[str, Any], status: int, milliseconds: float
+) -> None:
+    """Count a finished request under its route's template (not its raw path)."""
+    template = getattr(scope.get("route"), "path", "unmatched")
+    REQUESTS.labels(scope["method"], template, str(status)).inc()
+    LATENCY.labels(scope["method"], template).observe(milliseconds / 1000)
 
 
 class Health(BaseModel):
