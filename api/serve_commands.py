@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import sys
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from api.services import Services
@@ -55,6 +55,13 @@ def add_serve(subparsers: Subparsers) -> None:
         help="for make demo: a random LEDGER_JWT_SECRET if none is set, a log key "
         "and a checkpoint if none exist, and demo tokens printed",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1); each follows the read models itself, "
+        "safely: a page's tracking row is locked while it is applied",
+    )
     parser.set_defaults(handler=_serve)
 
 
@@ -76,6 +83,19 @@ def _serve(args: argparse.Namespace) -> int:
     except ApiConfigurationError as e:
         print(f"ledger serve: {e}", file=sys.stderr)
         return 1
+    if args.workers > 1:
+        # Each worker process builds its own app (and follower) from the environment.
+        logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+        uvicorn.run(
+            "api.serve_commands:app_for_worker",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+        )
+        return 0
     services = open_services(follow=settings.follow_in_process)
     if args.demo:
         _prepare_demo(services)
@@ -87,6 +107,17 @@ def _serve(args: argparse.Namespace) -> int:
         app, host=args.host, port=args.port, log_level=args.log_level, access_log=False
     )
     return 0
+
+
+def app_for_worker() -> Any:
+    """One worker process's app (``ledger serve --workers N``), from the environment."""
+    from api.app import create_app
+    from api.settings import ApiSettings
+
+    settings = ApiSettings.from_environment()
+    return create_app(
+        settings, services=open_services(follow=settings.follow_in_process)
+    )
 
 
 def open_services(*, follow: bool = True) -> Services:

@@ -89,6 +89,10 @@ def free_port() -> int:
         return port
 
 
+SERVER_WORKERS = 1
+"""``ledger serve --workers``: set from ``--server-workers``."""
+
+
 @contextmanager
 def api_server(url: str, *, follow: bool = True) -> Iterator[int]:
     """``ledger serve`` on ``url`` at a free loopback port, until the block ends
@@ -102,6 +106,7 @@ def api_server(url: str, *, follow: bool = True) -> Iterator[int]:
         "LEDGER_FOLLOW_IN_PROCESS": "yes" if follow else "no",
     }
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+    command += ["--workers", str(SERVER_WORKERS)]
     process = subprocess.Popen(
         [*command, "--log-level", "warning"],
         cwd=ROOT,
@@ -279,7 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         "(LEDGER_FOLLOW_IN_PROCESS=no, as when ledger project runs elsewhere)",
     )
     parser.add_argument("--server", default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="ledger serve --workers (server processes; default 1)",
+    )
     args = parser.parse_args(argv)
+    global SERVER_WORKERS
+    SERVER_WORKERS = args.server_workers
     if args.quick:
         args.rounds, args.commands, args.people, args.requests = 2, 300, 500, 300
     warmup = max(20, args.commands // 10)
@@ -352,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             "commands_per_round": args.commands,
             "warmup_commands": warmup,
             "workers": args.workers,
+            "server_workers": args.server_workers,
             "people": args.people,
             "events": seeded.events,
             "timeline_requests": args.requests,
