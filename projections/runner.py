@@ -84,10 +84,15 @@ class ProjectionRunner:
         self.position = self._lowest_position()
 
     def _lowest_position(self) -> int:
+        names = [tracked_name(m) for m in self.models]
         with self.database.transaction() as sql:
-            return min(
-                (tracked_position(sql, tracked_name(m)) for m in self.models), default=0
+            sql.execute(
+                f"SELECT name, position FROM {TRACKING} "
+                f"WHERE name IN ({', '.join('?' * len(names))})",
+                names,
             )
+            positions = dict(sql.fetchall())
+        return min((int(positions.get(n, 0)) for n in names), default=0)
 
     # --- catching up ------------------------------------------------------------------
 
@@ -130,20 +135,31 @@ class ProjectionRunner:
 
     def _apply(self, page: Page) -> None:
         last = page.items[-1].position
-        lock = self.database.dialect == "postgresql"
+        names = [tracked_name(m) for m in self.models]
         with self.database.transaction() as sql:
-            for model in self.models:
-                name = tracked_name(model)
-                done = tracked_position(sql, name, lock=lock)
-                if done >= last:
+            # One read of every model's position (locked on PostgreSQL, so a second
+            # runner waits) and one batch of updates: a page's bookkeeping is two
+            # statements however many read models there are.
+            marks = ", ".join("?" * len(names))
+            lock = " FOR UPDATE" if self.database.dialect == "postgresql" else ""
+            sql.execute(
+                f"SELECT name, position FROM {TRACKING} WHERE name IN ({marks}){lock}",
+                names,
+            )
+            done = {name: int(position) for name, position in sql.fetchall()}
+            updates = []
+            for model, name in zip(self.models, names, strict=True):
+                applied = done.get(name, 0)
+                if applied >= last:
                     continue
-                todo = page.after(done)
+                todo = page.after(applied)
                 model.apply(sql, todo)
-                sql.execute(
-                    f"UPDATE {TRACKING} SET position=?, "
-                    "events_applied=events_applied+? WHERE name=?",
-                    (last, len(todo.items), name),
-                )
+                updates.append((last, len(todo.items), name))
+            sql.executemany(
+                f"UPDATE {TRACKING} SET position=?, "
+                "events_applied=events_applied+? WHERE name=?",
+                updates,
+            )
         with self._changed:
             self.position = last
             self._changed.notify_all()
