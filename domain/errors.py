@@ -19,6 +19,12 @@ class DomainError(Exception):
         return f"{self.message} [rule: {self.rule}]"
 
 
+class TooMuchContention(DomainError):
+    """A save kept losing to other writers of the same aggregate."""
+
+    rule = "retry-limit"
+
+
 class InvalidValue(DomainError):
     """A value outside its pattern or code list."""
 

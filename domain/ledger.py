@@ -30,11 +30,11 @@ from domain.case import Case
 from domain.context import RequestContext
 from domain.errors import (
     CaseNotFound,
-    DomainError,
     InvalidValue,
     OfficerAlreadyRegistered,
     OfficerNotFound,
     StaleVersion,
+    TooMuchContention,
 )
 from domain.identifiers import PrisonerNumber, case_id, officer_aggregate_id
 from domain.officer import CaseloadLimits, Officer
@@ -46,10 +46,6 @@ MAX_ATTEMPTS = 25
 that made progress."""
 
 AES_CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
-
-
-class TooMuchContention(DomainError):
-    rule = "retry-limit"
 
 
 class LocatesEvents(Protocol):
@@ -124,12 +120,16 @@ class JourneyLedger(Application[UUID]):
 
     # --- reads ----------------------------------------------------------------------
 
-    def find_case(self, prisoner_number: str) -> Case | None:
-        PrisonerNumber(prisoner_number)
+    def _find(self, aggregate_id: UUID) -> Any:
+        """The aggregate with this id, or None if nothing was ever saved under it."""
         try:
-            case: Case = self.repository.get(case_id(prisoner_number))
+            return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def find_case(self, prisoner_number: str) -> Case | None:
+        PrisonerNumber(prisoner_number)
+        case: Case | None = self._find(case_id(prisoner_number))
         return case
 
     def case(self, prisoner_number: str) -> Case:
@@ -163,10 +163,7 @@ class JourneyLedger(Application[UUID]):
         return replay_case(events, as_of=as_of, known_at=known_at)
 
     def find_officer(self, officer_id: str) -> Officer | None:
-        try:
-            officer: Officer = self.repository.get(officer_aggregate_id(officer_id))
-        except AggregateNotFoundError:
-            return None
+        officer: Officer | None = self._find(officer_aggregate_id(officer_id))
         return officer
 
     def officer(self, officer_id: str) -> Officer:
@@ -233,9 +230,8 @@ class JourneyLedger(Application[UUID]):
         read that was stored)."""
         for _ in range(MAX_ATTEMPTS):
             at = datetime.now(UTC)
-            try:
-                log: AccessLog = self.repository.get(access_log_id(reader, at.date()))
-            except AggregateNotFoundError:
+            log: AccessLog | None = self._find(access_log_id(reader, at.date()))
+            if log is None:
                 log = AccessLog.open(
                     reader=reader,
                     day=at.date(),

@@ -39,16 +39,6 @@ def create_tracking(sql: Sql) -> None:
     )
 
 
-def tracked_position(sql: Sql, name: str, *, lock: bool = False) -> int:
-    sql.execute(
-        f"SELECT position FROM {TRACKING} WHERE name=?"
-        + (" FOR UPDATE" if lock else ""),
-        (name,),
-    )
-    row = sql.fetchone()
-    return int(row[0]) if row else 0
-
-
 def tracked_name(model: ReadModel) -> str:
     return model.name + model.suffix
 
