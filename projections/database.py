@@ -291,13 +291,15 @@ class _PostgresCursor:
     ) -> None:
         # COPY: the server parses one stream instead of a statement per batch.
         if rows:
-            text = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
             self.cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text)
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN",
+                io.StringIO(copy_text(rows, len(columns))),
             )
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_FIELD, _ROW, _NULL = "\x1f", "\x1e", "\x1d"
+"""Stand-ins for tab, newline and NULL while a page's COPY text is built."""
 
 
 def _copy_field(value: Any) -> str:
@@ -307,6 +309,37 @@ def _copy_field(value: Any) -> str:
     if isinstance(value, str):
         return value.translate(_COPY_ESCAPES)
     return str(value)
+
+
+def copy_text(rows: Sequence[Sequence[Any]], width: int) -> str:
+    """Rows in COPY's text format.
+
+    Escaping field by field costs more than the rest of a timeline row; so the rows
+    are joined with stand-in separators, the whole text is escaped with a few
+    ``str.replace`` passes, and the stand-ins become tabs, newlines and ``\\N``.
+    Counting the stand-ins proves no value held one (else field by field, slowly).
+    """
+    null, text_of = _NULL, str
+    text = _ROW.join(
+        [_FIELD.join([null if v is None else text_of(v) for v in row]) for row in rows]
+    )
+    nulls = sum([row.count(None) for row in rows])
+    if (
+        text.count(_FIELD) != len(rows) * (width - 1)
+        or text.count(_ROW) != len(rows) - 1
+        or text.count(_NULL) != nulls
+    ):
+        return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
+    for special, escaped in (
+        ("\\", "\\\\"),
+        ("\t", "\\t"),
+        ("\n", "\\n"),
+        ("\r", "\\r"),
+    ):
+        if special in text:
+            text = text.replace(special, escaped)
+    text = text.replace(_FIELD, "\t").replace(_ROW, "\n").replace(_NULL, "\\N")
+    return text + "\n"
 
 
 def open_database(env: Mapping[str, str]) -> ReadModelDatabase:
