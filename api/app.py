@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
+from api.console import pages as console_pages
 from api.request_log import RequestLog
 from api.routers import (
     access_log,
@@ -58,6 +60,12 @@ def create_app(
         feed.router,
         access_log.router,
         proofs.router,
+        console_pages.router,
     ):
         app.include_router(router)
+    app.mount(
+        "/console/static",
+        StaticFiles(directory=console_pages.HERE / "static"),
+        name="console-static",
+    )
     return app

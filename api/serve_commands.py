@@ -168,6 +168,8 @@ def _print_demo(services: Services, host: str, port: int) -> None:
         f"The API: {base}/docs (OpenAPI), {base}/healthz, {base}/readyz, "
         f"{base}/metrics",
         f"A case:  {base}/cases/{case}",
+        f"The inspectors' console: {base}/console (sign in by pasting the "
+        "INVESTIGATOR_TOKEN or INSPECTOR_TOKEN below)",
         "Demo tokens (8 hours; ledger token --role ROLE --prisons LEI mints more):",
     ]
     for title, role, prisons, user in DEMO_TOKENS:

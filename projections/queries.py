@@ -143,6 +143,25 @@ class ReadModelQueries:
         )
         return [dict(zip(columns, r, strict=True)) for r in rows]
 
+    def prisons(self) -> list[str]:
+        """Every prison that has held anyone, by code."""
+        rows = self._all("SELECT DISTINCT prison FROM roll_stays ORDER BY prison")
+        return [r[0] for r in rows]
+
+    def officers_at(self, prison: str) -> list[dict[str, Any]]:
+        """A prison's officers with how many cases each holds, and how many of
+        those were allocated over the limit (with an override)."""
+        columns = ("officer_id", "name", "roles", "cases", "overrides")
+        rows = self._all(
+            "SELECT o.officer_id, o.name, o.roles, COUNT(c.prisoner_number), "
+            "COUNT(c.override_reason) FROM officers o "
+            "LEFT JOIN caseloads c ON c.officer_id = o.officer_id "
+            "WHERE o.home_prison=? GROUP BY o.officer_id, o.name, o.roles "
+            "ORDER BY o.officer_id",
+            (prison,),
+        )
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+
     def roll(self, prison: str, at: datetime | None = None) -> list[str]:
         """Prisoner numbers on a prison's roll at a moment (default: now)."""
         when = moment(at or datetime.now(UTC))
@@ -187,13 +206,7 @@ class ReadModelQueries:
 
     def league_table(self, month: str) -> list[dict[str, Any]]:
         """Prisons ranked for a month: fewest incidents per 1,000 first."""
-        prisons = [
-            r[0]
-            for r in self._all(
-                "SELECT DISTINCT prison FROM roll_stays ORDER BY prison", ()
-            )
-        ]
-        rows = [self.indicators(p, month).as_dict() for p in prisons]
+        rows = [self.indicators(p, month).as_dict() for p in self.prisons()]
         rows.sort(
             key=lambda r: (
                 r["incidents_per_1000"],

@@ -366,6 +366,62 @@ class CaseBundle(BaseModel):
 _issue_lock = threading.Lock()
 
 
+class BundleRefused(Exception):
+    """Why a case's bundle cannot be made: an HTTP status, a detail and a rule."""
+
+    def __init__(self, status: int, detail: str, rule: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.rule = status, detail, rule
+
+
+def case_bundle(
+    found: Services, store: EvidenceStore, prisoner_number: str
+) -> dict[str, Any]:
+    """The case's offline bundle, against a checkpoint signed now (so the newest
+    events are covered); raises :class:`BundleRefused`."""
+    from domain.identifiers import case_id
+    from store.keys import load_key_file, signing_key_path
+    from store.signed_note import ED25519
+
+    with contextlib.suppress(ImportError):
+        importlib.import_module("domain.events")  # the domain's stable topics
+    originator = str(case_id(prisoner_number))
+    if not store.select_events_of(originator):
+        raise BundleRefused(
+            404,
+            f"no events recorded for prisoner number {prisoner_number}",
+            "case-not-found",
+        )
+    path = signing_key_path()
+    if not path.exists():
+        raise BundleRefused(
+            409,
+            f"this server has no log signing key ({path}): it cannot sign a "
+            "checkpoint covering the case, nor name the key that verifies it",
+            "export-needs-log-key",
+        )
+    try:
+        signer = load_key_file(path, ED25519)
+    except EvidenceError as e:
+        raise BundleRefused(409, str(e), "export-needs-log-key") from e
+    try:
+        # If another process signed the same tree size first, its checkpoint serves.
+        with _issue_lock, contextlib.suppress(IntegrityError):
+            issue_checkpoint(store, signer)
+        bundle = build_bundle(
+            store,
+            originator,
+            verifier_key=signer.vkey(),
+            decode=mapper_decoder(found.ledger.mapper),
+        )
+    except EvidenceError as e:
+        raise BundleRefused(
+            409, f"{e}; run ledger verify", "stored-log-inconsistent"
+        ) from e
+    bundle["subject"] = {"prisoner_number": prisoner_number}
+    return bundle
+
+
 @router.get(
     "/cases/{prisoner_number}/export",
     response_model=CaseBundle,
@@ -378,47 +434,9 @@ def export_case(
     found: Found,
     store: Evidence,
 ) -> CaseBundle | JSONResponse:
-    from domain.identifiers import case_id
-    from store.keys import load_key_file, signing_key_path
-    from store.signed_note import ED25519
-
-    with contextlib.suppress(ImportError):
-        importlib.import_module("domain.events")  # the domain's stable topics
-    originator = str(case_id(prisoner_number))
-    if not store.select_events_of(originator):
-        return _refused(
-            request,
-            404,
-            f"no events recorded for prisoner number {prisoner_number}",
-            "case-not-found",
-        )
-    path = signing_key_path()
-    if not path.exists():
-        return _refused(
-            request,
-            409,
-            f"this server has no log signing key ({path}): it cannot sign a "
-            "checkpoint covering the case, nor name the key that verifies it",
-            "export-needs-log-key",
-        )
     try:
-        signer = load_key_file(path, ED25519)
-    except EvidenceError as e:
-        return _refused(request, 409, str(e), "export-needs-log-key")
-    try:
-        # Sign the tree as it is now, so the newest events can be proved. If another
-        # process signed the same tree size first, its checkpoint serves as well.
-        with _issue_lock, contextlib.suppress(IntegrityError):
-            issue_checkpoint(store, signer)
-        bundle = build_bundle(
-            store,
-            originator,
-            verifier_key=signer.vkey(),
-            decode=mapper_decoder(found.ledger.mapper),
-        )
-    except EvidenceError as e:
-        return _inconsistent(request, e)
-    bundle["subject"] = {"prisoner_number": prisoner_number}
-    exported = CaseBundle.model_validate(bundle)
+        exported = CaseBundle.model_validate(case_bundle(found, store, prisoner_number))
+    except BundleRefused as e:
+        return _refused(request, e.status, e.detail, e.rule)
     record_case_read(request, principal, found, prisoner_number, "export")
     return exported
