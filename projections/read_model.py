@@ -22,7 +22,8 @@ class Recorded:
     """One event as the read models see it: decoded, with its place in the log."""
 
     position: int
-    leaf_hash: bytes
+    leaf_hash: str
+    """The seal's leaf hash, hex."""
     event: Any
 
 

@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import PersistenceError
 
 from domain.case import Case
 from domain.ledger import JourneyLedger
@@ -23,6 +23,7 @@ from domain.officer import Officer
 from projections.case_folder import AggregateFolder
 from projections.database import ReadModelDatabase, Sql
 from projections.read_model import Page, ReadModel, Recorded
+from store.seal import LogRow
 
 PAGE_SIZE = 1_000
 TRACKING = "read_model_positions"
@@ -97,24 +98,18 @@ class ProjectionRunner:
                 if limit <= 0:
                     break
             recorder: Any = self.ledger.recorder  # our store's sealed recorder
-            rows = recorder.select_sealed_rows(self.position, limit)
+            rows = recorder.select_log_rows(self.position, limit)
             if not rows:
                 break
             self._apply(self._page(rows))
         return self.position
 
-    def _page(self, rows: Sequence[Any]) -> Page:
-        to_event = self.ledger.mapper.to_domain_event
+    def _page(self, rows: Sequence[LogRow]) -> Page:
+        # A log row has every attribute the mapper reads of a StoredEvent.
+        to_event = cast(Callable[[LogRow], Any], self.ledger.mapper.to_domain_event)
         page = Page([])
         for row in rows:
-            event = to_event(
-                StoredEvent(
-                    originator_id=row.originator_id,
-                    originator_version=row.originator_version,
-                    topic=row.topic,
-                    state=row.state,
-                )
-            )
+            event = to_event(row)
             page.items.append(Recorded(row.position, row.leaf_hash, event))
             aggregate = self.folder.fold(event)
             if isinstance(aggregate, Case):

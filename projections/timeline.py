@@ -149,7 +149,7 @@ class TimelineModel(ReadModel):
                     event_data_json(event),
                     corrects,
                     related,
-                    item.leaf_hash.hex(),
+                    item.leaf_hash,
                 )
             )
         sql.append(table, COLUMNS, rows)

@@ -54,7 +54,7 @@ from store.postgres_pool import (
     connect,
     library_error,
 )
-from store.seal import SealedRow, seal_rows
+from store.seal import LogRow, SealedRow, seal_rows
 
 # Raised by the batch's frontier check; a private SQLSTATE (class "LF", ledger
 # frontier) so it cannot be confused with any error PostgreSQL itself raises.
@@ -518,6 +518,29 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             )
             for row in rows
         ]
+
+    def select_log_rows(self, after: int, limit: int) -> list[LogRow]:
+        """Stored events after ``after`` in position order, each with its leaf hash
+        (hex): what read models need of a page, and nothing more (no nodes)."""
+        uuid_ids = self.datastore.originator_id_type == "uuid"
+        # A uuid as text and a dict of those seen: a page holds few originators,
+        # and psycopg2's uuid caster parses each row's afresh.
+        rows = self.datastore.query(
+            "SELECT notification_id, originator_id::text, originator_version, topic, "
+            f"state, encode(leaf_hash, 'hex') FROM {self.events_table} "
+            "WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+            (after, limit),
+        )
+        ids: dict[str, UUID | str] = {}
+        page = []
+        for position, text_id, version, topic, state, leaf in rows:
+            originator_id = ids.get(text_id)
+            if originator_id is None:
+                originator_id = ids[text_id] = UUID(text_id) if uuid_ids else text_id
+            page.append(
+                LogRow(position, originator_id, version, topic, bytes(state), leaf)
+            )
+        return page
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from store.merkle import HASH_SIZE, Frontier, leaf_hash
@@ -56,6 +57,18 @@ def event_leaf_hash(
     return leaf_hash(
         canonical_event_bytes(originator_id, originator_version, topic, state)
     )
+
+
+class LogRow(NamedTuple):
+    """One stored event as a reader of the log needs it: the seal's leaf hash (hex),
+    not the interior nodes. Has what the mapper reads of a ``StoredEvent``."""
+
+    position: int
+    originator_id: UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
+    leaf_hash: str
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ from eventsourcing.utils import Environment, EnvType
 from store.merkle import Frontier
 from store.notification_query import notification_query
 from store.polling import PollingSubscription
-from store.seal import SealedRow, seal_rows
+from store.seal import LogRow, SealedRow, seal_rows
 
 DEFAULT_POLL_INTERVAL = 0.05
 WRITER_STATEMENT_CACHE_SIZE = 64
@@ -472,6 +472,26 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
                 )
                 for row in c.fetchall()
             ]
+
+    def select_log_rows(self, after: int, limit: int) -> list[LogRow]:
+        """Stored events after ``after`` in position order, each with its leaf hash
+        (hex): what read models need of a page, and nothing more (no nodes)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, "
+                f"state, lower(hex(leaf_hash)) FROM {self.events_table_name} "
+                "WHERE notification_id>? ORDER BY notification_id LIMIT ?",
+                (after, limit),
+            )
+            rows = c.fetchall()
+        ids: dict[str, UUID | str] = {}
+        page = []
+        for position, text_id, version, topic, state, leaf in rows:
+            originator_id = ids.get(text_id)
+            if originator_id is None:
+                originator_id = ids[text_id] = self.convert_originator_id(text_id)
+            page.append(LogRow(position, originator_id, version, topic, state, leaf))
+        return page
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
