@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -92,6 +93,9 @@ class ConsolePageRoute(APIRoute):
                 return refused(request, 404, "Not found", e.message)
             except errors.DomainError as e:
                 return refused(request, 422, "Cannot show that", e.message)
+            except RequestValidationError as e:
+                fields = ", ".join(str(err.get("loc", ("",))[-1]) for err in e.errors())
+                return refused(request, 422, "Cannot show that", f"invalid: {fields}")
             except PersistenceError:
                 log.warning("console: the store is unavailable")
                 return refused(

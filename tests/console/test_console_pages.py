@@ -59,6 +59,10 @@ def test_a_bad_token_is_refused_at_sign_in(console: TestClient) -> None:
     assert reply.status_code == 401
     assert "does not verify" in reply.text
     assert "set-cookie" not in reply.headers
+    huge = console.post("/console/sign-in", data={"token": "x" * 9_000})
+    assert huge.status_code == 422
+    assert "invalid: token" in huge.text
+    assert huge.headers["content-type"].startswith("text/html")
 
 
 def test_consumer_and_admin_tokens_cannot_open_the_console(console: TestClient) -> None:
