@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import ROLE_NAMES, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
-from api.routers.common import PRISONER_NUMBER, MinPosition, wait_for_position
+from api.routers.parameters import PRISONER_NUMBER, MinPosition, wait_for_position
 from api.services import Services, services
 
 router = APIRouter(tags=["access log"], responses=PROBLEM_RESPONSES)

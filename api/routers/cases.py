@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
 from api.routers.access_log import record_case_read
-from api.routers.common import (
+from api.routers.parameters import (
     PRISONER_NUMBER,
     CommandAccepted,
     IdempotencyKey,

@@ -27,7 +27,7 @@ from pydantic import (
 from api.auth import Forbidden, Principal
 from api.problems import PROBLEM_RESPONSES
 from api.routers.cases import Found, Number, Recorder, accepted, case_prison
-from api.routers.common import (
+from api.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
     SOURCE,

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES, problem
 from api.routers.access_log import record_case_read
-from api.routers.common import PRISONER_NUMBER
+from api.routers.parameters import PRISONER_NUMBER
 from api.services import Services, services
 from store.bundle import build_bundle, mapper_decoder, tlog_proof
 from store.checkpoint import issue_checkpoint

@@ -47,7 +47,7 @@ from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
 from api.routers.access_log import record_case_read
 from api.routers.cases import CaseState, read_timeout
-from api.routers.common import (
+from api.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
     MinPosition,

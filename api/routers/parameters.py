@@ -1,4 +1,4 @@
-"""What the routers share: the recording context, If-Match, min_position, examples."""
+"""What the endpoints take and give: the recording fields, If-Match, min_position."""
 
 from __future__ import annotations
 
