@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from eventsourcing.persistence import IntegrityError
+
 from store.evidence_db import EvidenceStore, StoredCheckpoint
 from store.evidence_errors import EvidenceError
 from store.merkle import EMPTY_ROOT, HASH_SIZE
@@ -175,7 +177,20 @@ def issue_checkpoint(
             return Issued(checkpoint, latest, new=False)
     note = sign_checkpoint(checkpoint, signer)
     issued_at = now()
-    store.insert_checkpoint(frontier.size, checkpoint.root_hash, note, issued_at)
+    try:
+        store.insert_checkpoint(frontier.size, checkpoint.root_hash, note, issued_at)
+    except IntegrityError:
+        # Another signer (a follower, an export, a second `ledger checkpoint`)
+        # signed this tree size between our read and our insert: its checkpoint
+        # is as good as ours if the roots agree.
+        raced = store.latest_checkpoint()
+        if (
+            raced is None
+            or raced.tree_size != frontier.size
+            or raced.root_hash != checkpoint.root_hash
+        ):
+            raise
+        return Issued(checkpoint, raced, new=False)
     stored = StoredCheckpoint(frontier.size, checkpoint.root_hash, note, issued_at)
     return Issued(checkpoint, stored, new=True)
 

@@ -28,7 +28,6 @@ import threading
 from datetime import datetime
 from typing import Annotated, Any
 
-from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
@@ -406,7 +405,7 @@ def case_bundle(
         raise BundleRefused(409, str(e), "export-needs-log-key") from e
     try:
         # If another process signed the same tree size first, its checkpoint serves.
-        with _issue_lock, contextlib.suppress(IntegrityError):
+        with _issue_lock:
             issue_checkpoint(store, signer)
         bundle = build_bundle(
             store,

@@ -80,6 +80,33 @@ def test_issued_checkpoints_are_signed_stored_and_verify_independently(
     assert open_checkpoint(stored[1].note, signer.verifier()).tree_size == 15
 
 
+class StaleLatest:
+    """An evidence store whose first read of the latest checkpoint is stale: as a
+    second signer sees it just before the first one's insert commits."""
+
+    def __init__(self, store: Any, stale: Any) -> None:
+        self._store, self._stale = store, [stale]
+
+    def latest_checkpoint(self) -> Any:
+        return self._stale.pop() if self._stale else self._store.latest_checkpoint()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_two_signers_racing_for_one_tree_size_both_succeed(store_url: str) -> None:
+    signer = log_signer()
+    app, _ = filled_log(store_url, 2)
+    store = evidence(app)
+    older = issue_checkpoint(store, signer).stored
+    filled_log(store_url, 1, prefix="more")
+    winner = issue_checkpoint(store, signer)
+    loser = issue_checkpoint(StaleLatest(store, older), signer)  # type: ignore[arg-type]
+    assert winner.new and not loser.new
+    assert loser.stored.note == winner.stored.note
+    assert [c.tree_size for c in store.checkpoints()] == [6, 9]
+
+
 def test_an_empty_log_gets_the_empty_tree_checkpoint(store_url: str) -> None:
     app, _ = filled_log(store_url, 0)
     issued = issue_checkpoint(evidence(app), log_signer())
