@@ -74,10 +74,11 @@ def shoot(page: Any, store_url: str, name: str, part: str | None = None) -> None
             page.locator(part).screenshot(path=path)
 
 
-def sign_in_as(page: Any, base: str, role: str, user: str) -> None:
+def sign_in_as(page: Any, base: str, role: str, user: str, store_url: str = "") -> None:
     page.goto(f"{base}/console")
     assert "/console/sign-in" in page.url
     page.get_by_label("Token").fill(token(role, ("LEI",), user=user))
+    shoot(page, store_url, "sign-in")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/console")
 
@@ -101,7 +102,11 @@ def test_an_inspector_and_an_investigator_read_a_case_history(
     released = next(e for e in chosen["timeline"] if e["kind"] == "Released")
 
     # An inspector signs in, searches by number and reads the timeline.
-    sign_in_as(page, served, "inspector", "INSPECTOR_BROWSER")
+    sign_in_as(page, served, "inspector", "INSPECTOR_BROWSER", store_url)
+    page.get_by_label("Prison", exact=True).select_option("LEI")
+    page.get_by_label("Status", exact=True).select_option("released")
+    page.get_by_role("button", name="Search", exact=True).click()
+    assert page.get_by_role("link", name=number).count() == 1
     shoot(page, store_url, "search")
     page.get_by_label("Prisoner number", exact=True).fill(number.lower())
     page.get_by_role("button", name="Open case").click()
@@ -157,6 +162,7 @@ def test_a_prison_dashboard_league_table_and_widths(
 ) -> None:
     sign_in_as(page, served, "inspector", "INSPECTOR_DASHBOARD")
     page.get_by_role("link", name="Prisons").click()
+    shoot(page, store_url, "prisons")
     page.get_by_role("link", name="LEI").click()
     page.wait_for_url(f"{served}/console/prisons/LEI")
     month = (date(2026, 11, 1) - timedelta(days=1)).strftime("%Y-%m")
