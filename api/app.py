@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
-from api.console import pages as console_pages
+from api.console import STATIC, access_log_page, case_pages, prison_pages, sign_in
 from api.request_log import RequestLog
 from api.routers import (
     access_log,
@@ -60,12 +60,15 @@ def create_app(
         feed.router,
         access_log.router,
         proofs.router,
-        console_pages.router,
+        sign_in.router,
+        case_pages.router,
+        prison_pages.router,
+        access_log_page.router,
     ):
         app.include_router(router)
     app.mount(
         "/console/static",
-        StaticFiles(directory=console_pages.HERE / "static"),
+        StaticFiles(directory=STATIC),
         name="console-static",
     )
     return app

@@ -4,3 +4,7 @@ Read-only pages over the same services the API uses, behind the same roles (a to
 pasted once at sign-in, then kept in an HTTP-only cookie). Every page works without
 JavaScript; charts are SVG drawn on the server.
 """
+
+from pathlib import Path
+
+STATIC = Path(__file__).parent / "static"
