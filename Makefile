@@ -1,7 +1,7 @@
 PYTHON ?= python3
 VENV = .venv
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo screenshots bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ PORT ?= 8000
 demo: $(VENV)/.installed
 	$(VENV)/bin/ledger demo
 	$(VENV)/bin/ledger serve --demo --host $(HOST) --port $(PORT)
+
+# Refreshes docs/screenshots/ (the README's pictures) from the console's browser tests.
+screenshots: $(VENV)/.installed
+	LEDGER_SCREENSHOTS=docs/screenshots $(VENV)/bin/pytest -q tests/console/test_console_browser.py -k sqlite
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/pip install -e '.[dev,bench]'

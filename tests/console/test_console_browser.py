@@ -1,13 +1,17 @@
 """The console in a real browser: Debian's Chromium driven by Playwright, with
 JavaScript switched off (every page must work without it).
 
-Screenshots of each page are written to docs/screenshots/ (from the SQLite run) for
-the README. Without /usr/bin/chromium these tests fail with how to install it.
+Each test takes screenshots of the pages it visits (from the SQLite run): into a
+temporary folder, or into the folder ``LEDGER_SCREENSHOTS`` names (``make
+screenshots`` refreshes docs/screenshots/ for the README this way, so ``make test``
+never changes the checkout). Without /usr/bin/chromium these tests fail with how to
+install it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +24,6 @@ import pytest
 from tests.console.conftest import Estate, token
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 LAPTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 768, "height": 1024}
 ARGS = [
@@ -52,26 +55,35 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(browser: Any, screenshots: Path) -> Iterator[Any]:
     context = browser.new_context(
         viewport=LAPTOP, java_script_enabled=False, accept_downloads=True
     )
     opened = context.new_page()
     opened.set_default_timeout(15_000)
+    opened.screenshots = screenshots
     yield opened
     context.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("LEDGER_SCREENSHOTS", "").strip()
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def shoot(page: Any, store_url: str, name: str, part: str | None = None) -> None:
     """Screenshots come from the SQLite run (both runs show the same estate);
     ``part``: a CSS selector, to picture one section of the page."""
     if store_url.startswith("sqlite"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = str(SCREENSHOTS / f"{name}.png")
+        path = page.screenshots / f"{name}.png"
         if part is None:
-            page.screenshot(path=path)
+            page.screenshot(path=str(path))
         else:
-            page.locator(part).screenshot(path=path)
+            page.locator(part).screenshot(path=str(path))
+        assert path.read_bytes().startswith(b"\x89PNG")
 
 
 def sign_in_as(page: Any, base: str, role: str, user: str, store_url: str = "") -> None:
