@@ -34,4 +34,5 @@ class CaseRowsModel(ReadModel):
             if case.merged_into is None
             for row in self.rows_for(case)
         ]
-        sql.insert(table, ("prisoner_number", *self.columns), rows)
+        # The case's old rows are gone, so nothing conflicts: COPY on PostgreSQL.
+        sql.append(table, ("prisoner_number", *self.columns), rows)

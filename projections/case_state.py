@@ -95,9 +95,11 @@ class CaseStateModel(ReadModel):
     order_by = {"case_state": "prisoner_number"}  # noqa: RUF012
 
     def apply(self, sql: Sql, page: Page) -> None:
-        sql.insert(
-            self.t("case_state"),
-            COLUMNS,
-            [row_of(case) for case in page.cases.values()],
-            upsert_on="prisoner_number",
+        # Delete and COPY rather than upsert: the server parses one stream, and
+        # the client builds no statement text.
+        table = self.t("case_state")
+        cases = page.cases.values()
+        sql.delete_where_in(
+            table, "prisoner_number", [c.prisoner_number for c in cases]
         )
+        sql.append(table, COLUMNS, [row_of(case) for case in cases])

@@ -34,18 +34,20 @@ class CaseloadsModel(ReadModel):
         officers = list(page.officers.values())
         if not officers:
             return
-        sql.insert(
+        # Each touched officer's rows are replaced whole: delete, then COPY.
+        ids = [o.officer_id for o in officers]
+        sql.delete_where_in(self.t("officers"), "officer_id", ids)
+        sql.append(
             self.t("officers"),
             ("officer_id", "name", "home_prison", "roles"),
             [
                 (o.officer_id, o.name, o.home_prison, ",".join(o.roles))
                 for o in officers
             ],
-            upsert_on="officer_id",
         )
         table = self.t("caseloads")
-        sql.delete_where_in(table, "officer_id", [o.officer_id for o in officers])
-        sql.insert(
+        sql.delete_where_in(table, "officer_id", ids)
+        sql.append(
             table,
             CASELOAD_COLUMNS,
             [

@@ -52,7 +52,9 @@ def moment(value: datetime | None) -> str | None:
     """Times are stored as UTC ISO-8601 text: comparable as text on both stores."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # stored times decode as UTC already: no new object
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

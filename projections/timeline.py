@@ -32,8 +32,12 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
+_DATA_ENCODER = json.JSONEncoder(default=_json_default, sort_keys=True)
+"""Built once: ``json.dumps`` with these options builds an encoder per call."""
+
+
 def event_data_json(event: CaseEvent) -> str:
-    return json.dumps(event.data(), default=_json_default, sort_keys=True)
+    return _DATA_ENCODER.encode(event.data())
 
 
 SUMMARIES: dict[str, Callable[[Any], str]] = {
