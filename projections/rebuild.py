@@ -9,18 +9,50 @@ the live ones' position and lists every row that differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import ctypes
+import ctypes.util
+import gc
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 from domain.ledger import JourneyLedger
 from projections.catalogue import READ_MODELS
-from projections.database import ReadModelDatabase, Sql
+from projections.database import PostgresDatabase, ReadModelDatabase, Sql
 from projections.read_model import ReadModel
-from projections.runner import TRACKING, ProjectionRunner, tracked_name
+from projections.runner import PAGE_SIZE, TRACKING, ProjectionRunner, tracked_name
+from store.seal import LogRow
 
 REBUILD_SUFFIX = "__rebuild"
 MAX_LISTED = 20
+REBUILD_GC_THRESHOLD = (100_000, 20, 100)
+MAX_WORKERS = 4
+"""Each part's reader walks the whole log to find its events: a few parts at most."""
+PART_MARK = "#part"
+_PR_SET_PDEATHSIG = 1
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while.
+
+    A rebuild keeps every aggregate it folds (each case with its facts: hundreds of
+    thousands of containers), and at the default thresholds the collector walks them
+    again and again: about a sixth of a rebuild's CPU time. What a rebuild throws
+    away is freed by reference counting; the collector still runs, less often.
+    """
+    saved = gc.get_threshold()
+    gc.set_threshold(*REBUILD_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 @dataclass
@@ -65,7 +97,16 @@ def _drop_rebuild(sql: Sql, models: Sequence[ReadModel]) -> None:
     for model in models:
         for table in model.names().values():
             sql.execute(f"DROP TABLE IF EXISTS {table}")
-        sql.execute(f"DELETE FROM {TRACKING} WHERE name=?", (tracked_name(model),))
+        name = tracked_name(model)
+        # With the tracking rows of any parts a killed rebuild left behind.
+        sql.execute(
+            f"DELETE FROM {TRACKING} WHERE name=? OR name LIKE ? ESCAPE '!'",
+            (name, _like_prefix(part_name(name, None))),
+        )
+
+
+def _like_prefix(prefix: str) -> str:
+    return "".join("!" + c if c in "!%_" else c for c in prefix) + "%"
 
 
 def rebuild(
@@ -75,6 +116,33 @@ def rebuild(
     *,
     check: bool = False,
     after_page: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> RebuildReport:
+    """Build ``names`` afresh from position 0, then swap them in (or ``check``).
+
+    On PostgreSQL the log is shared among ``workers`` processes (default: one per
+    CPU, at most ``MAX_WORKERS``), each applying the events of its part of the
+    aggregates (see :func:`_build_in_parts`).
+    """
+    with fewer_collections():
+        return _rebuild(
+            ledger,
+            database,
+            names,
+            check=check,
+            after_page=after_page,
+            workers=workers,
+        )
+
+
+def _rebuild(
+    ledger: JourneyLedger,
+    database: ReadModelDatabase,
+    names: Sequence[str],
+    *,
+    check: bool,
+    after_page: Callable[[int], None] | None,
+    workers: int | None,
 ) -> RebuildReport:
     fresh = [READ_MODELS[name](REBUILD_SUFFIX) for name in names]
     live = [READ_MODELS[name]() for name in names]
@@ -83,6 +151,11 @@ def rebuild(
     with database.transaction() as sql:
         _drop_rebuild(sql, fresh)
     runner = ProjectionRunner(ledger, database, fresh, after_page=after_page)
+    head = ledger.recorder.max_notification_id() or 0
+    parts = _parts(database, head, workers)
+    if parts > 1:
+        _build_in_parts(ledger, database, fresh, parts, head, after_page)
+    # Alone, or after the parts: whatever the log gained meanwhile.
     position = runner.catch_up()
     report = RebuildReport(list(names), position)
     if check:
@@ -103,6 +176,195 @@ def rebuild(
             report.rows.update(_counts(sql, live_model))
     report.swapped = True
     return report
+
+
+# --- a rebuild in parts ---------------------------------------------------------------
+
+
+class RebuildError(RuntimeError):
+    pass
+
+
+def part_name(name: str, part: tuple[int, int] | None) -> str:
+    """The tracking row of part ``(k, n)`` of a rebuild (``None``: what all share)."""
+    if part is None:
+        return name + PART_MARK
+    return f"{name}{PART_MARK}{part[0]}of{part[1]}"
+
+
+def _parts(database: ReadModelDatabase, head: int, workers: int | None) -> int:
+    if not isinstance(database, PostgresDatabase):
+        return 1  # SQLite takes one writer at a time: parts would only queue
+    if threading.active_count() > 1:
+        return 1  # fork only a process with one thread (no lock held by another)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    return max(1, min(workers, head // PAGE_SIZE))
+
+
+class _PartRunner(ProjectionRunner):
+    """Applies the events of one part of the aggregates, tracked in rows of its own.
+
+    Every event of an aggregate is in the same part, and every row a read model
+    writes comes from one aggregate's events, so parts never write the same rows.
+    """
+
+    def __init__(
+        self,
+        ledger: JourneyLedger,
+        database: ReadModelDatabase,
+        models: Sequence[ReadModel],
+        part: tuple[int, int],
+        after_page: Callable[[int], None] | None,
+    ) -> None:
+        self.part = part
+        super().__init__(ledger, database, models, after_page=after_page)
+        with database.transaction() as sql:
+            sql.executemany(
+                f"INSERT INTO {TRACKING} (name, position, events_applied) "
+                "VALUES (?, 0, 0) ON CONFLICT (name) DO NOTHING",
+                [(self._tracked(model),) for model in self.models],
+            )
+
+    def _tracked(self, model: ReadModel) -> str:
+        return part_name(tracked_name(model), self.part)
+
+    def _select(self, after: int, limit: int, until: int | None) -> list[LogRow]:
+        # A page of the part is looked for a window of positions at a time, about
+        # as many as hold a page of it: given only the rest of the log, the server
+        # sorts all of it to find each page (a filtered range defeats the index).
+        assert until is not None
+        recorder: Any = self.ledger.recorder
+        window = self.page_size * self.part[1]
+        while after < until:
+            stop = min(after + window, until)
+            rows: list[LogRow] = recorder.select_log_rows(
+                after, self.page_size, until=stop, part=self.part
+            )
+            if rows:
+                return rows
+            after = stop
+        return []
+
+
+def _build_in_parts(
+    ledger: JourneyLedger,
+    database: ReadModelDatabase,
+    models: Sequence[ReadModel],
+    parts: int,
+    until: int,
+    after_page: Callable[[int], None] | None,
+) -> None:
+    """Apply the log up to ``until`` in ``parts`` processes, then track it as one.
+
+    Reading, decoding, folding and making rows all take CPU in Python, one core per
+    process; a part is every event of the aggregates whose id hashes to it (the
+    store selects them), so each process folds only its own aggregates. This
+    process builds part 0, forked children the rest, each on its own connections.
+    Each part's pages commit with the part's own tracking rows, exactly once as
+    ever; when all have reached ``until``, one transaction turns their rows into
+    the models' own at ``until``, events applied summed.
+    """
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    try:
+        for k in range(1, parts):
+            receiver, sender = context.Pipe(duplex=False)
+            started = context.Process(
+                target=_part_process,
+                args=(ledger, database, models, (k, parts), until, after_page),
+                kwargs={"report": sender, "parent": os.getpid()},
+                name=f"rebuild-part-{k}",
+                daemon=True,
+            )
+            started.start()
+            sender.close()
+            children.append((started, receiver))
+        _PartRunner(ledger, database, models, (0, parts), after_page).catch_up(until)
+        for child, receiver in children:
+            try:
+                failure = receiver.recv()
+            except EOFError:
+                failure = f"exited with {child.exitcode}"
+            child.join()
+            if failure is not None:
+                raise RebuildError(f"{child.name}: {failure}")
+    finally:
+        for child, receiver in children:
+            if child.is_alive():
+                child.kill()
+                child.join()
+            receiver.close()
+    _merge_parts(database, models, parts, until)
+
+
+def _part_process(
+    ledger: JourneyLedger,
+    database: ReadModelDatabase,
+    models: Sequence[ReadModel],
+    part: tuple[int, int],
+    until: int,
+    after_page: Callable[[int], None] | None,
+    *,
+    report: Connection,
+    parent: int,
+) -> None:
+    """A forked part. The parent's connections are copies of its sockets here: never
+    used or closed; the part opens its own."""
+    _die_with(parent)
+
+    def on_page(position: int) -> None:
+        if os.getppid() != parent:  # where the parent's death sends no signal
+            os._exit(1)
+        if after_page is not None:
+            after_page(position)
+
+    try:
+        own_ledger = JourneyLedger(env=ledger.env)
+        assert isinstance(database, PostgresDatabase)
+        own_database = PostgresDatabase(database.settings, database.schema)
+        try:
+            _PartRunner(own_ledger, own_database, models, part, on_page).catch_up(until)
+        finally:
+            own_database.close()
+            own_ledger.close()
+    except BaseException as e:
+        report.send(f"{type(e).__name__}: {e}")
+        raise
+    report.send(None)
+
+
+def _die_with(parent: int) -> None:
+    """A part must not outlive the rebuild that forked it: a rebuild killed midway
+    starts over, dropping the tables a stray part would go on writing to."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the part checks its parent after each page instead
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+def _merge_parts(
+    database: ReadModelDatabase, models: Sequence[ReadModel], parts: int, until: int
+) -> None:
+    with database.transaction() as sql:
+        for model in models:
+            name = tracked_name(model)
+            names = [part_name(name, (k, parts)) for k in range(parts)]
+            marks = ", ".join("?" * parts)
+            sql.execute(
+                f"SELECT events_applied FROM {TRACKING} WHERE name IN ({marks})", names
+            )
+            applied = [int(row[0]) for row in sql.fetchall()]
+            if len(applied) != parts:
+                raise RebuildError(f"{name}: {len(applied)} of {parts} parts tracked")
+            sql.execute(
+                f"UPDATE {TRACKING} SET position=?, events_applied=? WHERE name=?",
+                (until, sum(applied), name),
+            )
+            sql.execute(f"DELETE FROM {TRACKING} WHERE name IN ({marks})", names)
 
 
 def _swap(sql: Sql, dialect: str, live: ReadModel, fresh: ReadModel) -> None:

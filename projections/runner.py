@@ -75,7 +75,7 @@ class ProjectionRunner:
         self.position = self._lowest_position()
 
     def _lowest_position(self) -> int:
-        names = [tracked_name(m) for m in self.models]
+        names = [self._tracked(m) for m in self.models]
         with self.database.transaction() as sql:
             sql.execute(
                 f"SELECT name, position FROM {TRACKING} "
@@ -97,12 +97,21 @@ class ProjectionRunner:
                 limit = min(limit, until - self.position)
                 if limit <= 0:
                     break
-            recorder: Any = self.ledger.recorder  # our store's sealed recorder
-            rows = recorder.select_log_rows(self.position, limit)
+            rows = self._select(self.position, limit, until)
             if not rows:
                 break
             self._apply(self._page(rows))
         return self.position
+
+    def _tracked(self, model: ReadModel) -> str:
+        """The name of the model's tracking row (a rebuild's parts have their own)."""
+        return tracked_name(model)
+
+    def _select(self, after: int, limit: int, until: int | None) -> list[LogRow]:
+        # Positions are gapless, so ``limit`` alone keeps a page within ``until``.
+        recorder: Any = self.ledger.recorder  # our store's sealed recorder
+        rows: list[LogRow] = recorder.select_log_rows(after, limit)
+        return rows
 
     def _page(self, rows: Sequence[LogRow]) -> Page:
         # A log row has every attribute the mapper reads of a StoredEvent.
@@ -120,7 +129,7 @@ class ProjectionRunner:
 
     def _apply(self, page: Page) -> None:
         last = page.items[-1].position
-        names = [tracked_name(m) for m in self.models]
+        names = [self._tracked(m) for m in self.models]
         with self.database.transaction() as sql:
             # One read of every model's position (locked on PostgreSQL, so a second
             # runner waits) and one batch of updates: a page's bookkeeping is two

@@ -16,7 +16,7 @@ from api.synthetic_estate import seed_estate
 from domain.ledger import JourneyLedger
 from projections.catalogue import READ_MODELS, all_models
 from projections.database import ReadModelDatabase, open_database
-from projections.rebuild import REBUILD_SUFFIX, rebuild
+from projections.rebuild import REBUILD_SUFFIX, _parts, rebuild
 from projections.runner import TRACKING, ProjectionRunner
 from store.config import environment_for
 from tests.ledgers import ctx, ledger_on
@@ -64,6 +64,32 @@ def test_rebuild_check_after_seed_finds_no_differences(
     problems = [str(d) for d in report.differences]
     assert f"timeline ({first},): missing from the live table" in problems
     assert any(p.startswith("case_state (") for p in problems)
+    database.close()
+
+
+def test_a_rebuild_in_parts_equals_one_in_one_process(
+    ledger: JourneyLedger, store_url: str
+) -> None:
+    seed_estate(ledger, prisons=2, people=150, years=2, seed=3)
+    head = ledger.recorder.max_notification_id()
+    assert head is not None
+    database = open_database(environment_for(store_url))
+    # PostgreSQL builds in parts (forked processes); SQLite in one process.
+    expected = 2 if store_url.startswith("postgresql") else 1
+    assert _parts(database, head, workers=2) == expected
+    ProjectionRunner(ledger, database, all_models(), page_size=211).catch_up()
+    # A part's tracking row left by a killed rebuild is dropped, not resumed from.
+    with database.transaction() as sql:
+        sql.execute(
+            f"INSERT INTO {TRACKING} (name, position, events_applied) VALUES (?, ?, ?)",
+            (f"timeline{REBUILD_SUFFIX}#part1of2", head - 1, head - 1),
+        )
+    report = rebuild(ledger, database, list(READ_MODELS), workers=2)
+    assert report.swapped and report.position == head
+    # Every event applied exactly once, the parts' tracking rows gone.
+    assert tracking(database) == {name: (head, head) for name in READ_MODELS}
+    report = rebuild(ledger, database, list(READ_MODELS), check=True, workers=1)
+    assert report.differences == []
     database.close()
 
 
