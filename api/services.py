@@ -42,7 +42,10 @@ class Services:
         self.ledger.close()
 
 
-def services(request: Request) -> Services:
-    """A route dependency: the app's services."""
+async def services(request: Request) -> Services:
+    """A route dependency: the app's services.
+
+    A coroutine, though it never awaits: FastAPI runs a plain function dependency in
+    its thread pool, a hand-off to a worker thread and back on every request."""
     found: Services = request.app.state.services
     return found

@@ -154,7 +154,7 @@ class CaseCommand:
         return [CommandAccepted.of(r) for r in results]
 
 
-def case_command(
+async def case_command(  # a coroutine: no hand-off to the thread pool (api.auth)
     prisoner_number: Number,
     request: Request,
     response: Response,
