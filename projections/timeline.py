@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 from domain.events import CaseEvent, CasesMerged, CasesUnmerged, EventCorrected
 from projections.database import Sql
@@ -34,10 +34,6 @@ def _json_default(value: Any) -> str:
 
 _DATA_ENCODER = json.JSONEncoder(default=_json_default, sort_keys=True)
 """Built once: ``json.dumps`` with these options builds an encoder per call."""
-
-
-def event_data_json(event: CaseEvent) -> str:
-    return _DATA_ENCODER.encode(event.data())
 
 
 SUMMARIES: dict[str, Callable[[Any], str]] = {
@@ -119,38 +115,46 @@ class TimelineModel(ReadModel):
         table = self.t("timeline")
         rows = []
         corrections = []
+        cases = page.cases
+        encode = _DATA_ENCODER.encode
+        # Per event only what differs by event: the rest is looked up by class once.
         for item in page.items:
             event = item.event
-            if not isinstance(event, CaseEvent):
+            kind = _KINDS.get(event.__class__) or _kind(event.__class__)
+            if kind is _NOT_A_CASE_EVENT:
                 continue
-            number = page.cases[event.originator_id].prisoner_number
-            related = None
-            if isinstance(event, (CasesMerged, CasesUnmerged)):
+            number = cases[event.originator_id].prisoner_number
+            related = corrects = None
+            if kind.merge:
                 related = (
                     event.survivor_number
                     if event.retired_number == number
                     else event.retired_number
                 )
-            corrects = None
-            if isinstance(event, EventCorrected):
+            elif kind.correction:
                 corrects = event.corrects_version
                 corrections.append((event.originator_version, number, corrects))
+            occurred, recorded = event.occurred_at, event.timestamp
             rows.append(
                 (
                     item.position,
                     number,
                     event.originator_version,
-                    type(event).__name__,
-                    moment(event.occurred_at),
-                    moment(event.timestamp),
+                    kind.name,
+                    occurred.isoformat(timespec="microseconds")
+                    if occurred.tzinfo is UTC
+                    else moment(occurred),
+                    recorded.isoformat(timespec="microseconds")
+                    if recorded.tzinfo is UTC
+                    else moment(recorded),
                     event.recorded_by,
                     event.prison,
                     event.source,
                     event.source_ref,
                     event.correlation_id,
                     event.authority,
-                    summary_of(event),
-                    event_data_json(event),
+                    kind.summary(event),
+                    encode(event.data()),
                     corrects,
                     related,
                     item.leaf_hash,
@@ -162,3 +166,29 @@ class TimelineModel(ReadModel):
             "WHERE prisoner_number=? AND case_version=?",
             corrections,
         )
+
+
+class _Kind(NamedTuple):
+    name: str
+    summary: Callable[[Any], str]
+    merge: bool
+    correction: bool
+
+
+_NOT_A_CASE_EVENT = _Kind("", str, False, False)
+_KINDS: dict[type, _Kind] = {}
+
+
+def _kind(cls: type) -> _Kind:
+    if not issubclass(cls, CaseEvent):
+        kind = _NOT_A_CASE_EVENT
+    else:
+        name = cls.__name__
+        kind = _Kind(
+            name,
+            SUMMARIES.get(name, lambda e: name),
+            issubclass(cls, (CasesMerged, CasesUnmerged)),
+            issubclass(cls, EventCorrected),
+        )
+    _KINDS[cls] = kind
+    return kind
