@@ -230,20 +230,16 @@ class _PartRunner(ProjectionRunner):
         return part_name(tracked_name(model), self.part)
 
     def _select(self, after: int, limit: int, until: int | None) -> list[LogRow]:
-        # A page of the part is looked for a window of positions at a time, about
-        # as many as hold a page of it: given only the rest of the log, the server
-        # sorts all of it to find each page (a filtered range defeats the index).
+        # A page of the part is looked for in a window of positions at a time,
+        # about as many as hold a page of it.
         assert until is not None
         recorder: Any = self.ledger.recorder
-        window = self.page_size * self.part[1]
         while after < until:
-            stop = min(after + window, until)
-            rows: list[LogRow] = recorder.select_log_rows(
-                after, self.page_size, until=stop, part=self.part
-            )
+            window = min(self.page_size * self.part[1], until - after)
+            rows: list[LogRow] = recorder.select_log_rows(after, window, part=self.part)
             if rows:
                 return rows
-            after = stop
+            after += window  # positions are gapless: the window held none of ours
         return []
 
 
@@ -372,8 +368,15 @@ def _swap(sql: Sql, dialect: str, live: ReadModel, fresh: ReadModel) -> None:
         fresh_table = fresh.t(base)
         sql.execute(f"DROP TABLE IF EXISTS {live_table}")
         sql.execute(f"ALTER TABLE {fresh_table} RENAME TO {live_table}")
-    # Index names carry the suffix; recreate the live ones on the renamed tables.
-    fresh.drop_indexes(sql)
+    # Index names carry the suffix. PostgreSQL renames them (building an index
+    # again costs more than any other statement of the swap); SQLite cannot, so
+    # there the fresh ones are dropped and the live ones built on the new tables.
+    if dialect == "postgresql":
+        for index in live.indexes:
+            fresh_index, live_index = fresh.t(index.name), live.t(index.name)
+            sql.execute(f"ALTER INDEX IF EXISTS {fresh_index} RENAME TO {live_index}")
+    else:
+        fresh.drop_indexes(sql)
     live.create(sql)
     sql.execute(
         f"SELECT position, events_applied FROM {TRACKING} WHERE name=?",

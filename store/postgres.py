@@ -520,34 +520,36 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         ]
 
     def select_log_rows(
-        self,
-        after: int,
-        limit: int,
-        *,
-        until: int | None = None,
-        part: tuple[int, int] | None = None,
+        self, after: int, limit: int, *, part: tuple[int, int] | None = None
     ) -> list[LogRow]:
-        """Stored events after ``after`` (up to ``until``) in position order, each
-        with its leaf hash (hex): what read models need of a page, and nothing more
-        (no nodes). ``part=(k, n)``: only the events of originators in part ``k`` of
-        ``n`` (a hash of the originator id), so ``n`` readers can share the log
-        with every aggregate's events in one of them."""
+        """Stored events after ``after`` in position order, each with its leaf hash
+        (hex): what read models need of a page, and nothing more (no nodes).
+
+        ``part=(k, n)``: of the next ``limit`` positions, only the events of
+        originators in part ``k`` of ``n`` (by a hash of the originator id), so
+        ``n`` readers can share the log with every aggregate's events in one.
+        """
         uuid_ids = self.datastore.originator_id_type == "uuid"
-        conditions, params = ["notification_id > %s"], [after]
-        if until is not None:
-            conditions.append("notification_id <= %s")
-            params.append(until)
-        if part is not None:
-            conditions.append("(hashtext(originator_id::text) & 2147483647) %% %s = %s")
-            params.extend((part[1], part[0]))
+        columns = (
+            "notification_id, originator_id::text, originator_version, topic, state, "
+            "encode(leaf_hash, 'hex')"
+        )
+        where = "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        params: tuple[Any, ...] = (after, limit)
+        if part is None:
+            statement = f"SELECT {columns} FROM {self.events_table} {where}"
+        else:
+            # The filter outside the range: a filter on a range hides from the
+            # planner how many rows the range holds, and then it sorts them all.
+            statement = (
+                f"SELECT {columns} FROM (SELECT * FROM {self.events_table} {where}) "
+                "AS positions WHERE (hashtext(originator_id::text) & 2147483647) "
+                "%% %s = %s ORDER BY notification_id"
+            )
+            params = (*params, part[1], part[0])
         # A uuid as text and a dict of those seen: a page holds few originators,
         # and psycopg2's uuid caster parses each row's afresh.
-        rows = self.datastore.query(
-            "SELECT notification_id, originator_id::text, originator_version, topic, "
-            f"state, encode(leaf_hash, 'hex') FROM {self.events_table} "
-            f"WHERE {' AND '.join(conditions)} ORDER BY notification_id LIMIT %s",
-            (*params, limit),
-        )
+        rows = self.datastore.query(statement, params)
         ids: dict[str, UUID | str] = {}
         page = []
         for position, text_id, version, topic, state, leaf in rows:
