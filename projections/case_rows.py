@@ -26,7 +26,7 @@ class CaseRowsModel(ReadModel):
 
     def apply(self, sql: Sql, page: Page) -> None:
         table = self.t(self.table)
-        numbers = [case.prisoner_number for case in page.cases.values()]
+        numbers = [case.prisoner_number for case in page.seen_before(page.cases)]
         sql.delete_where_in(table, "prisoner_number", numbers)
         rows = [
             (case.prisoner_number, *row)

@@ -98,8 +98,6 @@ class CaseStateModel(ReadModel):
         # Delete and COPY rather than upsert: the server parses one stream, and
         # the client builds no statement text.
         table = self.t("case_state")
-        cases = page.cases.values()
-        sql.delete_where_in(
-            table, "prisoner_number", [c.prisoner_number for c in cases]
-        )
-        sql.append(table, COLUMNS, [row_of(case) for case in cases])
+        numbers = [case.prisoner_number for case in page.seen_before(page.cases)]
+        sql.delete_where_in(table, "prisoner_number", numbers)
+        sql.append(table, COLUMNS, [row_of(case) for case in page.cases.values()])

@@ -35,7 +35,7 @@ class CaseloadsModel(ReadModel):
         if not officers:
             return
         # Each touched officer's rows are replaced whole: delete, then COPY.
-        ids = [o.officer_id for o in officers]
+        ids = [o.officer_id for o in page.seen_before(page.officers)]
         sql.delete_where_in(self.t("officers"), "officer_id", ids)
         sql.append(
             self.t("officers"),

@@ -34,6 +34,10 @@ class Page:
     items: list[Recorded]
     cases: dict[UUID, Case] = field(default_factory=dict)
     officers: dict[UUID, Officer] = field(default_factory=dict)
+    born: set[UUID] = field(default_factory=set)
+    """Aggregates whose first event is in this page. A model that has applied the
+    log up to the page has seen nothing of them, so holds no rows of theirs: no
+    old rows to delete."""
 
     def after(self, position: int) -> Page:
         """The part of this page a model at ``position`` has not applied yet."""
@@ -45,7 +49,14 @@ class Page:
             items,
             {k: v for k, v in self.cases.items() if k in touched},
             {k: v for k, v in self.officers.items() if k in touched},
+            {r.event.originator_id for r in items if r.event.originator_version == 1},
         )
+
+    def seen_before(self, aggregates: dict[UUID, Any]) -> list[Any]:
+        """Of ``aggregates`` (this page's cases or officers), those with events
+        before this page: the ones whose rows a model may already hold."""
+        born = self.born
+        return [a for k, a in aggregates.items() if k not in born]
 
 
 def moment(value: datetime | None) -> str | None:

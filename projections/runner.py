@@ -120,6 +120,8 @@ class ProjectionRunner:
         for row in rows:
             event = to_event(row)
             page.items.append(Recorded(row.position, row.leaf_hash, event))
+            if row.originator_version == 1:
+                page.born.add(event.originator_id)
             aggregate = self.folder.fold(event)
             if isinstance(aggregate, Case):
                 page.cases[aggregate.id] = aggregate
