@@ -10,14 +10,13 @@ the live ones' position and lists every row that differs.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -199,6 +198,7 @@ def _parts(database: ReadModelDatabase, head: int, workers: int | None) -> int:
         return 1  # fork only a process with one thread (no lock held by another)
     if workers is None:
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    # A part of less than a page is not worth a process.
     return max(1, min(workers, head // PAGE_SIZE))
 
 
@@ -333,11 +333,11 @@ def _part_process(
 def _die_with(parent: int) -> None:
     """A part must not outlive the rebuild that forked it: a rebuild killed midway
     starts over, dropping the tables a stray part would go on writing to."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the part checks its parent after each page instead
+    # Not on Linux (no prctl): the part checks its parent after each page instead.
+    with suppress(OSError, AttributeError):
+        # The process's own symbols: libc's on Linux (finding libc by name would
+        # run ldconfig in a subprocess).
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was asked for
         os._exit(1)
 
