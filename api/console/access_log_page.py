@@ -17,7 +17,7 @@ from api.console.rendering import (
     next_page_link,
     page,
 )
-from api.routers.access_log import role_names
+from api.routers.access_log import record_log_read
 
 router = console_router()
 
@@ -39,19 +39,8 @@ def access_log(
     rows = found.queries.access_log(
         prisoner_number=number, reader=who, after=start, limit=PAGE
     )
-    found.ledger.record_access_log_read(
-        reader=principal.user,
-        roles=role_names(principal),
-        correlation_id=request.state.correlation_id,
-        filters={
-            name: str(value)
-            for name, value in (
-                ("prisoner_number", number),
-                ("reader", who),
-                ("after", start),
-            )
-            if value is not None
-        },
+    record_log_read(
+        request, principal, found, prisoner_number=number, reader=who, after=start
     )
     filters = {"prisoner_number": number or "", "reader": who or ""}
     return page(

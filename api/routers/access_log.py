@@ -69,6 +69,19 @@ def record_case_read(
     )
 
 
+def record_log_read(
+    request: Request, principal: Principal, found: Services, **filters: object
+) -> int:
+    """Record that a person read the access log, with the filters they gave (those
+    left out are not recorded); returns the read's position in the log."""
+    return found.ledger.record_access_log_read(
+        reader=principal.user,
+        roles=role_names(principal),
+        correlation_id=request.state.correlation_id,
+        filters={name: str(v) for name, v in filters.items() if v is not None},
+    )
+
+
 class AccessEntry(BaseModel):
     position: int = Field(description="The read's position in the log (its seal)")
     read_at: str = Field(examples=["2025-03-01T09:30:00.000000+00:00"])
@@ -123,21 +136,14 @@ def get_access_log(
     rows = found.queries.access_log(
         prisoner_number=prisoner_number, reader=reader, after=after, limit=limit
     )
-    filters = {
-        name: str(value)
-        for name, value in (
-            ("prisoner_number", prisoner_number),
-            ("reader", reader),
-            ("after", after),
-            ("limit", limit),
-        )
-        if value is not None
-    }
-    position = found.ledger.record_access_log_read(
-        reader=principal.user,
-        roles=role_names(principal),
-        correlation_id=request.state.correlation_id,
-        filters=filters,
+    position = record_log_read(
+        request,
+        principal,
+        found,
+        prisoner_number=prisoner_number,
+        reader=reader,
+        after=after,
+        limit=limit,
     )
     items = [
         AccessEntry(
