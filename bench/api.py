@@ -9,10 +9,7 @@ load: a pool of threads, each with its own keep-alive ``http.client`` connection
   ``JourneyLedger.record_reception`` in this process, with the same number of
   threads, on a fresh schema (saves/s). Rounds are interleaved (in-process, HTTP,
   in-process, HTTP, ...) and each side's median is compared. Target: HTTP >= 0.6x.
-  The baseline's ledger has the library's connection pool (5 connections kept, 10
-  more made and closed on demand), which 8 threads outgrow; the API keeps 15
-  (``api.services.SERVER_POOL``). So each round also times the baseline with the
-  API's pool, reported for information beside the target's ratio.
+  Both sides use the store's connection pool (``store.config.POOL_DEFAULTS``).
 - timeline: ``GET /cases/{pn}/timeline`` as an inspector, one request at a time, on
   the synthetic estate of ``ledger seed``'s defaults (5,000 people, 3 years),
   people picked at random; p50 and p99. Target: p99 < 25 ms. (Each read by a person
@@ -47,7 +44,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth import ROLE_NAMES, mint_token
-from api.services import SERVER_POOL, server_environment
 from api.synthetic_estate import seed_estate
 from bench.store_write import (
     BENCH_DATABASE,
@@ -208,13 +204,9 @@ def http_commands(
         return run_parallel(receive, warmup, commands, workers)
 
 
-def in_process_commands(
-    url: str, commands: int, warmup: int, workers: int, *, server_pool: bool = False
-) -> float:
-    """Saves/s; ``server_pool``: with the API's connection pool (``SERVER_POOL``)
-    instead of the library's defaults, for information."""
-    env = server_environment(url) if server_pool else environment_for(url)
-    ledger = JourneyLedger(env=env)
+def in_process_commands(url: str, commands: int, warmup: int, workers: int) -> float:
+    """Saves/s by ``JourneyLedger.record_reception`` on ``workers`` threads."""
+    ledger = JourneyLedger(env=environment_for(url))
     try:
 
         def receive(i: int) -> None:
@@ -311,23 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     schemas = Schemas(server)
     ours: list[float] = []
     baseline: list[float] = []
-    same_pool: list[float] = []
     try:
         for r in range(1, args.rounds + 1):
             with schemas.fresh("api_inprocess") as schema:
                 baseline.append(
                     in_process_commands(
                         server.url(schema), args.commands, warmup, args.workers
-                    )
-                )
-            with schemas.fresh("api_inprocess_pool") as schema:
-                same_pool.append(
-                    in_process_commands(
-                        server.url(schema),
-                        args.commands,
-                        warmup,
-                        args.workers,
-                        server_pool=True,
                     )
                 )
             with schemas.fresh("api_http") as schema:
@@ -342,8 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             progress(
                 f"round {r}/{args.rounds}: HTTP {ours[-1]:,.0f} commands/s, "
-                f"in-process {baseline[-1]:,.0f} saves/s "
-                f"({same_pool[-1]:,.0f} with the API's pool)"
+                f"in-process {baseline[-1]:,.0f} saves/s"
             )
         with schemas.fresh("api_estate") as schema:
             ledger = JourneyLedger(env=environment_for(server.url(schema)))
@@ -362,8 +342,6 @@ def main(argv: list[str] | None = None) -> int:
 
     ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
     ratio = ours_median / baseline_median
-    same_pool_median = statistics.median(same_pool)
-    same_pool_ratio = ours_median / same_pool_median
     t50, t99 = statistics.median(timeline), percentile(timeline, 99)
     c50, c99 = statistics.median(case), percentile(case, 99)
     rows = [
@@ -372,10 +350,6 @@ def main(argv: list[str] | None = None) -> int:
         ("in-process record_reception, saves/s", f"{baseline_median:,.0f}", "", ""),
         ("ratio HTTP / in-process", f"{ratio:.2f}x", f">= {TARGET_RATIO}x",
          "yes" if ratio >= TARGET_RATIO else "NO"),
-        ("in-process with the API's pool, saves/s (info)",
-         f"{same_pool_median:,.0f}", "", ""),
-        ("ratio HTTP / in-process with the API's pool (info)",
-         f"{same_pool_ratio:.2f}x", "", ""),
         ("GET /cases/{pn}/timeline p50, ms", f"{t50:.1f}", "", ""),
         ("GET /cases/{pn}/timeline p99, ms", f"{t99:.1f}", f"< {TARGET_P99_MS:.0f}",
          "yes" if t99 < TARGET_P99_MS else "NO"),
@@ -411,17 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                 + ("elsewhere), " if args.no_follow else "in-process), ")
                 + f"{args.workers} client threads with keep-alive connections",
                 "baseline": "JourneyLedger.record_reception in-process, "
-                f"{args.workers} threads, same commands",
+                f"{args.workers} threads, same commands, the same connection pool",
                 "target_ratio": TARGET_RATIO,
                 "met": ratio >= TARGET_RATIO,
-            },
-            "in_process_with_server_pool": {
-                "median": round(same_pool_median),
-                "rounds": [round(v) for v in same_pool],
-                "ratio_http_to_this": round(same_pool_ratio, 3),
-                "what": "information only: the baseline's receptions with the API's "
-                f"connection pool ({SERVER_POOL}) instead of the library's defaults "
-                "(5 kept, 10 more made and closed on demand)",
             },
             "timeline_ms": {
                 "p50": round(t50, 2),

@@ -40,6 +40,12 @@ _POSTGRES_OPTIONS = {
     "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
     "conn_max_age": "POSTGRES_CONN_MAX_AGE",
 }
+POOL_DEFAULTS = {"POSTGRES_POOL_SIZE": "15", "POSTGRES_MAX_OVERFLOW": "0"}
+"""Connections to a PostgreSQL store, unless the URL sets ``pool_size`` /
+``max_overflow``: at most 15 at once, as the library's defaults allow (5 kept, 10
+more on demand), but all kept. With only 5 kept, a process with more busy threads
+than that (an API under load, a follower and its subscription) made and closed a
+connection, a server process each, on most saves."""
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -82,7 +88,7 @@ def environment_for(url: str | None = None) -> dict[str, str]:
             "POSTGRES_USER": unquote(parts.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
         }
-        env |= _mapped(url, options, _POSTGRES_OPTIONS)
+        env |= POOL_DEFAULTS | _mapped(url, options, _POSTGRES_OPTIONS)
         if not _SCHEMA.match(env.get("POSTGRES_SCHEMA", "public")):
             _fail(url, "schema must be lower case letters, digits and _")
         return env

@@ -54,8 +54,16 @@ def test_postgresql_url_maps_every_part() -> None:
         "POSTGRES_PASSWORD": "p/ss",
         "POSTGRES_SCHEMA": "ledger",
         "POSTGRES_POOL_SIZE": "12",
+        "POSTGRES_MAX_OVERFLOW": "0",
         "POSTGRES_CONNECT_TIMEOUT": "3",
     }
+
+
+def test_postgresql_connections_are_kept_unless_the_url_says_otherwise() -> None:
+    env = environment_for("postgresql://postgres@localhost/ledger")
+    assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("15", "0")
+    env = environment_for("postgresql://postgres@localhost/ledger?max_overflow=5")
+    assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("15", "5")
 
 
 @pytest.mark.parametrize(
