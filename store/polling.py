@@ -46,6 +46,10 @@ class PollingSubscription(ListenNotifySubscription[ApplicationRecorder]):
 
     def _poll(self) -> None:
         seen = self._recorder.max_notification_id() or 0
+        # A write committed between the first pull and the line above raised the log
+        # past ``seen`` unheard (its writer's wake may have come before this
+        # subscription was registered): pull once more now that the poll has a base.
+        self._has_been_notified.set()
         try:
             while not self._stopping.wait(self._interval):
                 latest = self._recorder.max_notification_id() or 0
