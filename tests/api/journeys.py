@@ -24,7 +24,8 @@ FIRST_NAME = "Alexandra"
 @dataclass(frozen=True)
 class Seeded:
     position: int
-    """The last event's position: pass as min_position."""
+    """The last event's position (the read models have reached it by the time
+    ``seed`` returns)."""
     now: datetime
     received_a: datetime
     received_b: datetime
@@ -95,4 +96,8 @@ def seed(api: Api) -> Seeded:
         legal_status="remand",
     )
     assert last.position is not None
+    # Reads without min_position answer from the read models: let them catch up
+    # first, so no test races the follower (a loaded machine lags it by seconds).
+    runner = api.client.app.state.services.runner  # type: ignore[attr-defined]
+    assert runner.wait_for(last.position, timeout=30)
     return Seeded(last.position, now, days[20], days[3])
