@@ -25,6 +25,18 @@ TYPE_BASE = "https://journey-ledger.example/problems/"
 log = logging.getLogger("journey_ledger.api")
 
 
+class ReadModelsBehind(Exception):
+    """A query asked for ``min_position`` and the read models did not reach it within
+    the read-your-writes timeout: answering from them would hide the caller's own
+    write, so the query is refused (503, Retry-After) rather than answered stale."""
+
+    def __init__(self, wanted: int, reached: int) -> None:
+        super().__init__(
+            f"the read models have reached position {reached}, not {wanted} yet; "
+            "try again shortly"
+        )
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
@@ -85,6 +97,8 @@ def _domain_error(request: Request, e: Exception) -> JSONResponse:
             412, "stale-version", "The case has changed", e.message, request,
             rule=e.rule, current_version=e.current_version,
         )  # fmt: skip
+    if isinstance(e, errors.OutsideRemit):
+        return problem(403, "forbidden", "Forbidden", e.message, request, rule=e.rule)
     if isinstance(e, (errors.CaseNotFound, errors.OfficerNotFound)):
         return problem(404, "not-found", "Not found", e.message, request, rule=e.rule)
     return problem(409, "rule", "Refused by a rule", e.message, request, rule=e.rule)
@@ -131,6 +145,14 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, e: HTTPException) -> JSONResponse:
         return problem(e.status_code, "http", str(e.detail), str(e.detail), request)
 
+    @app.exception_handler(ReadModelsBehind)
+    async def read_models_behind(request: Request, e: ReadModelsBehind) -> JSONResponse:
+        reply = problem(
+            503, "read-models-behind", "The read models are behind", str(e), request
+        )
+        reply.headers["Retry-After"] = "1"
+        return reply
+
     @app.exception_handler(PersistenceError)
     async def store_unavailable(request: Request, e: PersistenceError) -> JSONResponse:
         log.warning("store unavailable: %s", e)
@@ -159,6 +181,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Refused by a rule"),
         (412, "If-Match names a version the case is no longer at"),
         (422, "Invalid input; the field is named"),
-        (503, "The store is unreachable"),
+        (503, "The store is unreachable, or min_position was not reached in time"),
     )
 }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, OutsideRemit
 from domain.identifiers import PrisonCode
 
 MAX_TEXT = 200
@@ -36,6 +36,12 @@ class RequestContext:
     source_ref: str | None = None
     authority: str | None = None
     occurred_at: datetime | None = None
+    remit: frozenset[str] | None = None
+    """The prisons this person may record in (a recorder's caseload); None when the
+    caller is not limited (seeding, the ledger's own jobs). The ledger checks it
+    against each case as it loads it for the command, inside the command's
+    load-act-save loop: a transfer that commits in between makes the save collide,
+    and the re-run sees where the case is now. Not recorded on the events."""
 
     def __post_init__(self) -> None:
         _text("recorded_by", self.recorded_by, required=True)
@@ -46,6 +52,15 @@ class RequestContext:
         _text("authority", self.authority, required=False)
         if self.occurred_at is not None and self.occurred_at.tzinfo is None:
             raise InvalidValue("occurred_at", "occurred_at must include a time zone")
+        if self.remit is not None:
+            for prison in self.remit:
+                PrisonCode(prison)
+            self.require_remit(self.prison, "the recording prison")
+
+    def require_remit(self, prison: str, what: str) -> None:
+        """Refuse unless ``prison`` is within this person's remit."""
+        if self.remit is not None and prison not in self.remit:
+            raise OutsideRemit(f"{what} ({prison}) is not in this recorder's caseload")
 
     def metadata(self) -> dict[str, Any]:
         """The event fields this context supplies."""

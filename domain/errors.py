@@ -35,6 +35,13 @@ class InvalidValue(DomainError):
         self.field = field
 
 
+class OutsideRemit(DomainError):
+    """The recorder may record only in the prisons of its caseload, and only on
+    cases held there now."""
+
+    rule = "recorder-caseload"
+
+
 class CaseNotFound(DomainError):
     rule = "case-exists"
 

@@ -277,6 +277,11 @@ class JourneyLedger(Application[UUID]):
                             current_version=0,
                         )
                     case = Case.open(ctx, number)
+                elif not opens and case.prison is not None:
+                    # A reception brings the person into the recorder's own prison
+                    # (checked by the context); every other command acts where the
+                    # case is held now.
+                    ctx.require_remit(case.prison, f"the prison {number} is held at")
                 cases.append(case)
             done = None if opened else self._already_applied(cases, ctx)
             if done is not None:

@@ -36,7 +36,12 @@ from pydantic import BaseModel, Field
 
 from api.auth import ROLE_NAMES, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
-from api.routers.parameters import PRISONER_NUMBER, MinPosition, wait_for_position
+from api.routers.parameters import (
+    PRISONER_NUMBER,
+    MinPosition,
+    read_timeout,
+    wait_for_position,
+)
 from api.services import Services, services
 
 router = APIRouter(tags=["access log"], responses=PROBLEM_RESPONSES)
@@ -160,8 +165,3 @@ def get_access_log(
         next=items[-1].position if len(items) == limit else None,
         position=position,
     )
-
-
-def read_timeout(request: Request) -> float:
-    timeout: float = request.app.state.settings.read_your_writes_timeout
-    return timeout

@@ -24,6 +24,7 @@ from api.routers.parameters import (
     MinPosition,
     Recording,
     expected_version,
+    read_timeout,
     recording_context,
     wait_for_position,
 )
@@ -253,8 +254,3 @@ def replayed_case(
             ),
         }
     )
-
-
-def read_timeout(request: Request) -> float:
-    timeout: float = request.app.state.settings.read_your_writes_timeout
-    return timeout

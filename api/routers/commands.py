@@ -24,9 +24,9 @@ from pydantic import (
     field_validator,
 )
 
-from api.auth import Forbidden, Principal
+from api.auth import Principal
 from api.problems import PROBLEM_RESPONSES
-from api.routers.cases import Found, Number, Recorder, accepted, case_prison
+from api.routers.cases import Found, Number, Recorder, accepted
 from api.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
@@ -98,22 +98,6 @@ def example(**fields: Any) -> ConfigDict:
 # --- who may record where ---------------------------------------------------------
 
 
-def require_recorder_for_cases(
-    principal: Principal, found: Services, prison: str, numbers: list[str]
-) -> None:
-    """The recorder works at ``prison`` and where each case is now.
-
-    An unknown number is left to the command, which answers 404.
-    """
-    principal.require_recorder_at(prison)
-    for number in numbers:
-        now_at = case_prison(found, number)
-        if now_at is not None and now_at not in principal.prisons:
-            raise Forbidden(
-                f"{number} is held at a prison that is not in this token's caseload"
-            )
-
-
 @dataclass
 class CaseCommand:
     """A command on the case in the path: who asks, and the headers they sent."""
@@ -130,12 +114,11 @@ class CaseCommand:
     def ledger(self) -> JourneyLedger:
         return self.found.ledger
 
-    def context(self, body: Recording, *also: str) -> RequestContext:
-        """Authorise (this case, and ``also`` the cases named in the body), then the
-        recording context."""
-        require_recorder_for_cases(
-            self.principal, self.found, body.prison, [self.prisoner_number, *also]
-        )
+    def context(self, body: Recording) -> RequestContext:
+        """The recording context: the recorder works at the body's prison, and the
+        ledger checks where each case is held as it runs the command (the context's
+        remit), so the check and the save are one step."""
+        self.principal.require_recorder_at(body.prison)
         return recording_context(
             self.request, self.principal, body, self.idempotency_key
         )
@@ -513,7 +496,7 @@ def record_incident(
     idempotency_key: IdempotencyKey = None,
 ) -> list[CommandAccepted]:
     people = {p.prisoner_number: p.role for p in body.people}
-    require_recorder_for_cases(principal, found, body.prison, list(people))
+    principal.require_recorder_at(body.prison)
     results = found.ledger.record_incident(
         recording_context(request, principal, body, idempotency_key),
         incident_ref=body.incident_ref,
@@ -934,7 +917,7 @@ class Merge(Recording):
     "replies for the retired case, then the survivor; If-Match is the retired case's",
 )
 def merge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
-    ctx = on.context(body, body.survivor_number)
+    ctx = on.context(body)
     return on.all_accepted(
         on.ledger.merge_cases(
             ctx,
@@ -952,7 +935,7 @@ def merge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
     "case, then the survivor",
 )
 def unmerge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
-    ctx = on.context(body, body.survivor_number)
+    ctx = on.context(body)
     return on.all_accepted(
         on.ledger.unmerge_cases(
             ctx,

@@ -10,8 +10,10 @@ from fastapi import Header, Query, Request
 from pydantic import BaseModel, Field
 
 from api.auth import Principal
+from api.problems import ReadModelsBehind
 from api.services import Services
 from domain.context import RequestContext
+from domain.errors import InvalidValue
 from domain.ledger import CommandResult
 
 PRISONER_NUMBER = r"^[A-Z]\d{4}[A-Z]{2}$"
@@ -125,10 +127,27 @@ def recording_context(
         source_ref=body.source_ref or idempotency_key,
         authority=body.authority,
         occurred_at=body.occurred_at,
+        remit=principal.prisons,
     )
 
 
 def wait_for_position(found: Services, position: int | None, timeout: float) -> None:
-    """Read-your-writes: wait, bounded, for the read models to reach ``position``."""
-    if position is not None:
-        found.runner.wait_for(position, timeout)
+    """Read-your-writes: wait, bounded, for the read models to reach ``position``;
+    refuse rather than answer without it. A position past the log's head was never
+    anyone's write (422); one the read models do not reach in time is 503."""
+    if position is None or found.runner.wait_for(position, 0):
+        return
+    head = found.ledger.recorder.max_notification_id() or 0
+    if position > head:
+        raise InvalidValue(
+            "min_position",
+            f"min_position {position} is past the log's last position ({head})",
+        )
+    if not found.runner.wait_for(position, timeout):
+        raise ReadModelsBehind(position, found.runner.position)
+
+
+def read_timeout(request: Request) -> float:
+    """How long a query with ``min_position`` may wait (the API's setting)."""
+    timeout: float = request.app.state.settings.read_your_writes_timeout
+    return timeout

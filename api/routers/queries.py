@@ -2,7 +2,8 @@
 
 Every query accepts ``min_position`` (read-your-writes): it waits, at most the
 configured ``read_your_writes_timeout``, for the read models to include that position
-of the log, then answers from what they hold.
+of the log. It never answers without it: a position past the log's head is 422, and
+one the read models do not reach in time is 503 with ``Retry-After``.
 
 Who may read what (DESIGN section 8; ``api/auth.py`` names the roles):
 
@@ -46,11 +47,12 @@ from pydantic import BaseModel, Field
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
 from api.routers.access_log import record_case_read
-from api.routers.cases import CaseState, read_timeout
+from api.routers.cases import CaseState
 from api.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
     MinPosition,
+    read_timeout,
     wait_for_position,
 )
 from api.services import Services, services

@@ -54,6 +54,10 @@ RECEPTION = {
 
 @pytest.fixture
 def api(store_url: str) -> Iterator[Api]:
-    app = create_app(ApiSettings(jwt_secret=SECRET), url=store_url)
+    # Queries with min_position wait for the follower, woken as it commits; the
+    # generous bound only matters on a loaded machine (the 503 past it is tested
+    # on its own).
+    settings = ApiSettings(jwt_secret=SECRET, read_your_writes_timeout=30.0)
+    app = create_app(settings, url=store_url)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import RECEPTION, Api
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from tests.api.conftest import RECEPTION, SECRET, Api, bearer
 
 PN = "A1234BC"
 
@@ -88,3 +92,45 @@ def test_operations(api: Api) -> None:
     assert "journey_ledger_http_requests_total" in metrics.text
     echoed = api.client.get("/healthz", headers={"X-Correlation-Id": "corr-123"})
     assert echoed.headers["X-Correlation-Id"] == "corr-123"
+
+
+def test_min_position_past_the_log_head_is_422(api: Api) -> None:
+    recorder = api.as_("recorder")
+    position = recorder("POST", f"/cases/{PN}/receptions", json=RECEPTION).json()[
+        "position"
+    ]
+    for path in (f"/cases/{PN}", f"/cases/{PN}/timeline", "/cases"):
+        ahead = recorder("GET", path, params={"min_position": position + 1_000})
+        assert ahead.status_code == 422, (path, ahead.text)
+        assert ahead.headers["content-type"] == "application/problem+json"
+        assert ahead.json()["field"] == "min_position"
+        mine = recorder("GET", path, params={"min_position": position})
+        assert mine.status_code == 200, (path, mine.text)
+
+
+def test_min_position_not_reached_in_time_is_503_not_a_stale_answer(
+    store_url: str,
+) -> None:
+    app = create_app(
+        ApiSettings(jwt_secret=SECRET, read_your_writes_timeout=0.2), url=store_url
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = bearer("recorder")
+        made = client.post(f"/cases/{PN}/receptions", json=RECEPTION, headers=headers)
+        first = made.json()["position"]
+        assert client.get("/cases", params={"min_position": first}).status_code == 401
+        seen = client.get("/cases", params={"min_position": first}, headers=headers)
+        assert [c["prisoner_number"] for c in seen.json()["items"]] == [PN]
+        services = app.state.services
+        services.runner.stop()  # the follower stops: the read models fall behind
+        services.follower.join(timeout=10)
+        again = client.post(
+            "/cases/B2345CD/receptions", json=RECEPTION, headers=headers
+        ).json()["position"]
+        for path in ("/cases/B2345CD", "/cases/B2345CD/timeline", "/cases"):
+            behind = client.get(path, params={"min_position": again}, headers=headers)
+            assert behind.status_code == 503, (path, behind.text)
+            assert behind.headers["content-type"] == "application/problem+json"
+            assert behind.headers["Retry-After"] == "1"
+            assert behind.json()["type"].endswith("/read-models-behind")
+            assert f"not {again} yet" in behind.json()["detail"]
