@@ -297,6 +297,14 @@ def _add_verify_bundle(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--key", required=True, metavar="VKEY", help="the log's verifier key or a file"
     )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="also require this witness's cosignature on the bundle's checkpoint "
+        "(its verifier key or a file; repeat for each witness)",
+    )
     parser.set_defaults(handler=_reports_evidence_errors(_verify_bundle))
 
 
@@ -311,7 +319,8 @@ def _verify_bundle(args: argparse.Namespace) -> int:
         data = json.loads(args.file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise EvidenceError(f"cannot read the bundle {args.file}: {e}") from e
-    result = verify_bundle(data, verifier)
+    witnesses = [read_vkey(w) for w in args.witness]
+    result = verify_bundle(data, verifier, witnesses)
     print(f"ledger verify-bundle: {result}")
     return 0
 

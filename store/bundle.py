@@ -20,8 +20,8 @@ import base64
 import binascii
 import dataclasses
 import enum
-from collections.abc import Callable
-from datetime import date, datetime, time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ from store.evidence_db import EvidenceStore, SealColumns, StoredCheckpoint
 from store.evidence_errors import EvidenceError
 from store.proofs import inclusion_proof, verify_inclusion
 from store.seal import event_leaf_hash
-from store.signed_note import Verifier
+from store.signed_note import CosignatureVerifier, Verifier, open_note
 
 FORMAT = "journey-ledger/case-bundle@v1"
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -132,13 +132,20 @@ def build_bundle(
 ) -> dict[str, Any]:
     """The bundle of ``originator_id``'s events against one signed checkpoint.
 
-    Default checkpoint: the latest. Events after it cannot be proved yet and are
-    refused with a message saying so (issue a checkpoint first).
+    Default checkpoint: the newest one witnesses have cosigned, when it covers every
+    event here (so the bundle carries their cosignatures and ``verify-bundle
+    --witness`` can check them); else the latest. Events after the checkpoint cannot
+    be proved yet and are refused with a message saying so (issue a checkpoint
+    first).
     """
-    signed = checkpoint or store.latest_checkpoint()
+    rows = store.select_events_of(originator_id)
+    signed = (
+        checkpoint
+        or store.witnessed_checkpoint(rows[-1][0] if rows else 0)
+        or store.latest_checkpoint()
+    )
     if signed is None:
         raise EvidenceError("the log has no checkpoint yet: run ledger checkpoint")
-    rows = store.select_events_of(originator_id)
     late = [r[0] for r in rows if r[0] > signed.tree_size]
     if late:
         msg = (
@@ -204,10 +211,14 @@ def _bundle_event(
 # -- verifying ---------------------------------------------------------------------
 
 
-def verify_bundle(bundle: Any, verifier: Verifier) -> str:
-    """Check a bundle offline against the trusted log key; a one-line OK or raise.
+def verify_bundle(
+    bundle: Any, verifier: Verifier, witnesses: Sequence[Verifier] = ()
+) -> str:
+    """Check a bundle offline against the trusted log key, and each of
+    ``witnesses``' cosignature on its checkpoint; a one-line OK or raise.
 
-    Every failure names the event (position, version) and what differs.
+    Every failure names the event (position, version) or the witness, and what
+    differs.
     """
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise EvidenceError(f"not a case bundle (format {FORMAT!r} expected)")
@@ -221,6 +232,7 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> str:
         checkpoint = open_checkpoint(note, verifier)
     except EvidenceError as e:
         raise EvidenceError(f"the bundle's checkpoint: {e}") from e
+    cosigned = [_cosigned_at(note, witness) for witness in witnesses]
     if not isinstance(events, list) or not events:
         raise EvidenceError("the bundle has no events")
     previous_position = 0
@@ -238,7 +250,29 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> str:
         f"OK: {len(events)} events of {originator_id} (versions 1-{len(events)}), "
         f"each included in the checkpoint at tree size {checkpoint.tree_size} "
         f"signed by {verifier.name}"
+        + "".join(f", cosigned by {name} at {at}" for name, at in cosigned)
     )
+
+
+def _cosigned_at(note: str, witness: Verifier) -> tuple[str, str]:
+    """(witness name, when it cosigned) once its cosignature on ``note`` verifies."""
+    if not isinstance(witness, CosignatureVerifier):
+        msg = (
+            f"{witness.name}'s key is not a witness cosigning key "
+            "(C2SP tlog-cosignature, type 0x04)"
+        )
+        raise EvidenceError(msg)
+    try:
+        _, verified = open_note(note, [witness])
+    except EvidenceError as e:
+        msg = (
+            f"the checkpoint is not cosigned by the witness {witness.name} "
+            f"(key ID {witness.key_id.hex()}): {e}. Export the case again once "
+            "the witness has cosigned a checkpoint that covers it"
+        )
+        raise EvidenceError(msg) from e
+    stamp = CosignatureVerifier.timestamp(verified[0].signature)
+    return witness.name, datetime.fromtimestamp(stamp, UTC).isoformat()
 
 
 def _verify_event(

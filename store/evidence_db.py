@@ -83,6 +83,11 @@ class EvidenceStore(Protocol):
 
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 
+    def witnessed_checkpoint(self, covering: int) -> StoredCheckpoint | None:
+        """The newest checkpoint a witness has cosigned, if it covers position
+        ``covering`` (its tree size is at least that); else None."""
+        ...
+
     def insert_cosignature(
         self, tree_size: int, cosigner: str, signature_line: str, added_at: datetime
     ) -> bool: ...
@@ -206,9 +211,15 @@ class _Tables:
         if not rows:
             return []
         cosigned: dict[int, list[str]] = {}
+        # One checkpoint read (the latest, read for every case page's proof marks):
+        # only its cosignatures, not the whole table, which grows with each witness run.
+        one = "WHERE tree_size = ? " if len(rows) == 1 else ""
         for size, line in self._query(
-            f"SELECT tree_size, signature_line FROM {self.cosignatures_table} "
-            "ORDER BY added_at, signature_line"
+            self._p(
+                f"SELECT tree_size, signature_line FROM {self.cosignatures_table} "
+                f"{one}ORDER BY added_at, signature_line"
+            ),
+            [rows[0][0]] if one else [],
         ):
             cosigned.setdefault(size, []).append(line)
         return [
@@ -229,6 +240,14 @@ class _Tables:
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         found = self._checkpoints("ORDER BY tree_size DESC LIMIT 1", [])
         return found[0] if found else None
+
+    def witnessed_checkpoint(self, covering: int) -> StoredCheckpoint | None:
+        found = self._checkpoints(
+            f"WHERE tree_size IN (SELECT tree_size FROM {self.cosignatures_table}) "
+            "ORDER BY tree_size DESC LIMIT 1",
+            [],
+        )
+        return found[0] if found and found[0].tree_size >= covering else None
 
 
 class SQLiteEvidence(_Tables):

@@ -208,3 +208,56 @@ def test_export_of_an_unknown_or_malformed_prisoner_number_fails_clearly(
     assert main(["export", "12345", "-o", str(tmp_path / "x.json")]) == 1
     assert "is not a prisoner number" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_bundles_carry_and_check_witness_cosignatures(
+    cli_store: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, tmp = cli_store
+    assert main(["keys", "show"]) == 0
+    log_vkey = capsys.readouterr().out.strip()
+    witness_keys = {}
+    for name in ("inspectorate.example/witness", "other.example/witness"):
+        key_file = Path(tmp) / f"{name.split('.')[0]}.key"
+        init = ["keys", "init", "--witness", "--name", name, "--file", str(key_file)]
+        assert main(init) == 0
+        witness_keys[name] = (capsys.readouterr().out.strip(), key_file)
+    inspectorate, key_file = witness_keys["inspectorate.example/witness"]
+    assert main(["checkpoint"]) == 0
+    state = str(Path(tmp) / "witness.json")
+    cosign = ["witness", "--state", state, "--key", log_vkey, "--witness-key"]
+    assert main([*cosign, str(key_file)]) == 0
+    assert "at tree size 18" in capsys.readouterr().out
+    filled_log(url, 2, prefix="later")  # the log grows; the case does not
+
+    case_file = Path(tmp) / "case.json"
+    assert main(["export", "A1234BC", "-o", str(case_file)]) == 0
+    assert "tree size 18" in capsys.readouterr().out  # the witnessed checkpoint
+    assert (
+        "\n— inspectorate.example/witness "
+        in json.loads(case_file.read_text())["checkpoint"]["note"]
+    )
+    check = ["verify-bundle", str(case_file), "--key", log_vkey]
+    assert main([*check, "--witness", inspectorate]) == 0
+    assert "cosigned by inspectorate.example/witness at 20" in capsys.readouterr().out
+    refusals = {
+        witness_keys["other.example/witness"][0]: "not cosigned by the witness other",
+        log_vkey: "not a witness cosigning key",
+    }
+    for key, reason in refusals.items():
+        assert main([*check, "--witness", key]) == 1
+        err = capsys.readouterr().err
+        assert reason in err and "Traceback" not in err
+
+    # A case event after the witnessed checkpoint: the export proves it against a
+    # fresh checkpoint no witness has seen, and says so when a witness is required.
+    app: Application[UUID] = Application(env=environment_for(url))
+    app.recorder.insert_events(
+        [StoredEvent(case_id("A1234BC"), 4, "gone.module:Person.Vanished", b"{}")]
+    )
+    app.close()
+    assert main(["export", "A1234BC", "-o", str(case_file)]) == 0
+    assert "tree size 25" in capsys.readouterr().out
+    assert main(check) == 0
+    assert main([*check, "--witness", inspectorate]) == 1
+    assert "not cosigned by the witness inspectorate" in capsys.readouterr().err
