@@ -101,10 +101,13 @@ def caught_up(
     """The services, once the read models hold everything recorded before this
     request: a page shows the reads and writes that came before it (the access log
     shows the case you just opened). Bounded by the read-your-writes timeout; only
-    when the read models follow in this process."""
+    when the read models follow in this process. Past the bound the page is still
+    shown (an inspector can read what is there), with a notice that it is behind."""
     if found.follower is not None:
         head = found.ledger.recorder.max_notification_id() or 0
-        found.runner.wait_for(head, request.app.state.settings.read_your_writes_timeout)
+        timeout = request.app.state.settings.read_your_writes_timeout
+        if not found.runner.wait_for(head, timeout):
+            request.state.behind = (found.runner.position, head)
     return found
 
 
@@ -137,6 +140,7 @@ def page(
             "roles": role_names(principal),
             "is_investigator": principal.has(Role.INVESTIGATOR),
             "is_auditor": principal.sees_everything,
+            "behind": getattr(request.state, "behind", None),
             **context,
         },
     )

@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.console.conftest import Estate, sign_in, token
+from api.settings import ApiSettings
+from tests.console.conftest import SECRET, Estate, sign_in, token
 from tests.ledgers import ctx, receive
 
 
@@ -226,3 +227,24 @@ def test_bad_input_gets_a_page_that_says_what_was_wrong(console: TestClient) -> 
         assert reply.status_code == status, path
         assert words in reply.text, path
         assert reply.headers["content-type"].startswith("text/html")
+
+
+def test_a_page_says_when_the_read_models_are_behind(estate: Estate) -> None:
+    # A short bound, so the page is shown (not held) once the follower has stopped.
+    estate.app.state.settings = ApiSettings(
+        jwt_secret=SECRET, read_your_writes_timeout=0.1
+    )
+    with TestClient(estate.app, raise_server_exceptions=False) as console:
+        sign_in(console, "inspector")
+        assert 'id="behind"' not in console.get("/console/prisons").text
+        estate.services.runner.stop()
+        assert estate.services.follower is not None
+        estate.services.follower.join(timeout=10)
+        number = case_at(estate, status="in_custody", acct_open=False)[
+            "prisoner_number"
+        ]
+        estate.services.ledger.open_acct(ctx(), number, triggers=["low mood"])
+        page = console.get(f"/console/cases/{number}")
+        assert page.status_code == 200
+        assert 'id="behind"' in page.text
+        assert "1 event behind the log (at position" in page.text
