@@ -6,7 +6,9 @@ import logging
 import os
 import select
 import threading
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg2
 from eventsourcing.persistence import PersistenceError
@@ -32,60 +34,110 @@ class Services:
     runner: ProjectionRunner
     queries: ReadModelQueries
     follower: threading.Thread | None = field(default=None)
-    """The thread that keeps ``runner.position`` current, so that waiting for a
-    position can succeed: the follower applying the log in this process, or, when
-    ``ledger project`` follows elsewhere, a :class:`PositionWatch` (PostgreSQL)."""
-    watch: PositionWatch | None = field(default=None)
+    """The thread that keeps the read models' position known here, so that waiting
+    for a position can succeed: the follower applying the log in this process, or,
+    when ``ledger project`` follows elsewhere, a :class:`WatchedRunner`'s watch."""
 
     @classmethod
     def open(cls, url: str | None = None, *, follow: bool = True) -> Services:
         ledger = open_ledger(url)
         database = open_database(environment_for(url))
+        if not follow and isinstance(database, PostgresDatabase):
+            watched = WatchedRunner(ledger, database, all_models())
+            services = cls(ledger, database, watched, ReadModelQueries(database))
+            services.follower = watched.watch()
+            return services
         runner = ProjectionRunner(ledger, database, all_models())
         services = cls(ledger, database, runner, ReadModelQueries(database))
         if follow:
             services.follower = runner.start()
-        elif isinstance(database, PostgresDatabase):
-            services.watch = PositionWatch(runner, database)
-            services.follower = services.watch.thread
         return services
+
+    def read_model_position(self) -> int:
+        """Where the read models are now (for /readyz)."""
+        if isinstance(self.runner, WatchedRunner):
+            return self.runner.current_position()
+        return self.runner.position
 
     def close(self) -> None:
         self.runner.stop()
-        if self.watch is not None:
-            self.watch.stop()
         if self.follower is not None:
             self.follower.join(timeout=5)
         self.database.close()
         self.ledger.close()
 
 
-class PositionWatch:
-    """Keeps a runner's position current while another process applies the pages
-    (``ledger project``): it listens on the channel each page's commit notifies and
-    reads the tracked positions again on each notification, so read-your-writes and
-    /readyz see the shared read models' progress as soon as it commits."""
+class WatchedRunner(ProjectionRunner):
+    """The read models' position in a process that does not apply pages, while
+    another does (``ledger project``, beside ``ledger serve --workers``).
 
-    def __init__(self, runner: ProjectionRunner, database: PostgresDatabase) -> None:
-        self.runner = runner
+    A thread listens on the channel each page's commit notifies, and only marks the
+    known position stale: it is read again from the tracking rows when someone asks
+    (a read-your-writes wait, /readyz), not on every page. Under load the follower
+    commits a page every few commands, and reading the positions on each was a
+    query per page in every worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        database = self.database
+        assert isinstance(database, PostgresDatabase)
         self.settings = database.settings
         self.channel = positions_channel(database.schema)
-        self._stopping = threading.Event()
+        self._stale = True
+        self._notified = threading.Condition()
         self._wake_read, self._wake_write = os.pipe()
-        self.thread = threading.Thread(
+        self._thread: threading.Thread | None = None
+
+    def watch(self) -> threading.Thread:
+        self._thread = threading.Thread(
             target=self._watch, name="read-model-positions", daemon=True
         )
-        self.thread.start()
+        self._thread.start()
+        return self._thread
+
+    def current_position(self) -> int:
+        with self._notified:
+            stale, self._stale = self._stale, False
+        if stale:
+            try:
+                self.refresh()
+            except PersistenceError:
+                self._mark_stale()
+                raise
+            with self._notified:
+                self._notified.notify_all()  # for waiters a read by another reached
+        return self.position
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.current_position() < position:
+            with self._notified:
+                while not self._stale and self.position < position:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._stopping.is_set():
+                        return False
+                    self._notified.wait(remaining)
+        return True
 
     def stop(self) -> None:
-        if self._stopping.is_set():
+        stopping = self._stopping.is_set()
+        super().stop()
+        with self._notified:
+            self._notified.notify_all()
+        if stopping:
             return
-        self._stopping.set()
         os.write(self._wake_write, b"x")
-        self.thread.join(timeout=5)
-        if not self.thread.is_alive():
-            os.close(self._wake_read)
-            os.close(self._wake_write)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            if self._thread.is_alive():
+                return  # leave its descriptors open rather than close them under it
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def _mark_stale(self) -> None:
+        with self._notified:
+            self._stale = True
+            self._notified.notify_all()
 
     def _watch(self) -> None:
         shortest, longest = RETRY_SECONDS
@@ -95,6 +147,7 @@ class PositionWatch:
                 self._listen()
             except (psycopg2.Error, PersistenceError) as e:
                 log.warning("read-model positions: %s; listening again", e)
+                self._mark_stale()
                 if self._stopping.wait(delay):
                     return
                 delay = min(delay * 2, longest)
@@ -104,16 +157,15 @@ class PositionWatch:
         try:
             with conn.cursor() as cursor:
                 cursor.execute(f'LISTEN "{self.channel}"')
-            # Pages committed before LISTEN notified no one: read the positions now.
-            self.runner.refresh()
+            # Pages committed before LISTEN notified no one.
+            self._mark_stale()
             while not self._stopping.is_set():
                 ready, _, _ = select.select([conn.fileno(), self._wake_read], [], [])
                 if conn.fileno() in ready:
                     conn.poll()
                     if conn.notifies:
-                        # One read for however many pages committed meanwhile.
                         conn.notifies.clear()
-                        self.runner.refresh()
+                        self._mark_stale()
         finally:
             conn.close()
 

@@ -68,10 +68,11 @@ def healthz() -> Health:
 )
 def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     """Ready when the store answers; reports how far the read models lag behind."""
-    position = found.runner.position
     try:
+        position = found.read_model_position()
         head = found.ledger.recorder.max_notification_id() or 0
     except PersistenceError:
+        position = found.runner.position
         body = Readiness(
             status="store unreachable",
             store_position=None,

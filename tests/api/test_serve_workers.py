@@ -19,7 +19,7 @@ import pytest
 
 from api.auth import ROLE_NAMES, mint_token
 from api.cli import main
-from api.services import Services
+from api.services import Services, WatchedRunner
 from domain.context import RequestContext
 from projections.catalogue import all_models
 from projections.database import open_database
@@ -61,7 +61,7 @@ def test_a_process_that_does_not_follow_sees_ledger_project_apply_pages(
     """Read-your-writes in a worker: woken when the other process's page commits."""
     services = Services.open(postgres_url, follow=False)
     try:
-        assert services.watch is not None
+        assert isinstance(services.runner, WatchedRunner)
         result = services.ledger.record_reception(
             context(), "A1234BC", booking_no="38412A", movement_reason="N",
             legal_status="remand",
@@ -90,7 +90,7 @@ def test_a_process_that_does_not_follow_sees_ledger_project_apply_pages(
         assert services.queries.case_state("A1234BC") is not None
     finally:
         services.close()
-    assert not services.watch.thread.is_alive()
+    assert services.follower is not None and not services.follower.is_alive()
 
 
 @pytest.fixture
