@@ -114,13 +114,10 @@ class Shape:
 
     def describe(self) -> str:
         if self.follow_in_process:
-            return (
-                f"ledger serve, {self.workers} process(es), the read models "
-                "following in-process"
-            )
+            return "ledger serve, one process, the read models following in-process"
         return (
-            f"ledger serve --workers {self.workers} and one ledger project process "
-            "following the read models"
+            f"ledger serve --workers {self.workers} with LEDGER_FOLLOW_IN_PROCESS=no "
+            "beside one ledger project process following the read models"
         )
 
 
