@@ -53,6 +53,9 @@ def test_workers_need_postgresql(
     monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
     assert main(["serve", "--workers", "2"]) == 1
     assert "--workers 2 needs PostgreSQL" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--workers", "0"])
+    assert "must be from 1 to 64" in capsys.readouterr().err
 
 
 def test_a_process_that_does_not_follow_sees_ledger_project_apply_pages(
