@@ -164,7 +164,9 @@ class ProjectionRunner:
                 updates,
             )
             schema = getattr(self.database, "schema", None)
-            if schema is not None:  # delivered when the page commits
+            # Delivered when the page commits. A rebuild's fresh tables serve no one
+            # until the swap: their pages tell no one.
+            if schema is not None and not any(m.suffix for m in self.models):
                 sql.execute("SELECT pg_notify(?, '')", (positions_channel(schema),))
         with self._changed:
             self.position = last
