@@ -2,7 +2,9 @@
 
 ``ledger serve`` runs ``api.app.create_app()`` on the store LEDGER_DATABASE_URL names,
 with the read models following the log in the same process (and signed checkpoints
-issued as ``ledger project`` issues them, when a log signing key exists). It never
+issued as ``ledger project`` issues them, when a log signing key exists).
+``--workers N`` (PostgreSQL) runs N processes, and the read models follow in
+``ledger project`` instead. It never
 runs without authentication: LEDGER_JWT_SECRET or LEDGER_JWT_PUBLIC_KEY must be set.
 ``--demo`` is for ``make demo`` only: it makes up a secret if none is set (printed
 once, so the tokens it prints work), creates a log signing key in ./var if there is
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 SECRET_VARIABLE = "LEDGER_JWT_SECRET"
+MULTIPROCESS_METRICS = "PROMETHEUS_MULTIPROC_DIR"
 PRISON_CODE = re.compile(r"^[A-Z]{3}$")
 DEMO_TOKENS = (
     ("recorder at LEI", "recorder", ("LEI",), "DEMO_RECORDER"),
@@ -57,10 +60,10 @@ def add_serve(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=1,
-        help="server processes (default 1); each follows the read models itself, "
-        "safely: a page's tracking row is locked while it is applied",
+        help="server processes (default 1; more needs PostgreSQL): with more than "
+        "one, the read models follow in ledger project, run beside the API",
     )
     parser.set_defaults(handler=_serve)
 
@@ -84,18 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"ledger serve: {e}", file=sys.stderr)
         return 1
     if args.workers > 1:
-        # Each worker process builds its own app (and follower) from the environment.
-        logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
-        uvicorn.run(
-            "api.serve_commands:app_for_worker",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            access_log=False,
-        )
-        return 0
+        return _serve_workers(args)
     services = open_services(follow=settings.follow_in_process)
     if args.demo:
         _prepare_demo(services)
@@ -107,6 +99,63 @@ def _serve(args: argparse.Namespace) -> int:
         app, host=args.host, port=args.port, log_level=args.log_level, access_log=False
     )
     return 0
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    """``--workers N``: N uvicorn processes on one socket, none following the read
+    models. One follower (``ledger project``) serves them all: in each worker it
+    would fold every event again and fight the others for each page's lock. The
+    workers learn its progress from the store (``api.services.PositionWatch``)."""
+    import tempfile
+
+    import uvicorn
+
+    from store.config import StoreConfigurationError, database_url, environment_for
+
+    try:
+        module = environment_for().get("PERSISTENCE_MODULE")
+    except StoreConfigurationError as e:
+        print(f"ledger serve: {e}", file=sys.stderr)
+        return 1
+    if module != "store.postgres":
+        print(
+            f"ledger serve: --workers {args.workers} needs PostgreSQL "
+            f"(LEDGER_DATABASE_URL is {database_url()!r}): SQLite takes one writer "
+            "at a time, so the API on SQLite is one process",
+            file=sys.stderr,
+        )
+        return 1
+    os.environ["LEDGER_FOLLOW_IN_PROCESS"] = "no"
+    print(
+        f"ledger serve: {args.workers} workers; the read models follow in "
+        "ledger project (run it beside the API: /readyz shows its lag)",
+        file=sys.stderr,
+    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    with tempfile.TemporaryDirectory(prefix="ledger-metrics-") as metrics:
+        # /metrics adds up every worker's counts (prometheus_client's multiprocess
+        # mode), whichever worker answers; an operator's own directory is kept.
+        os.environ.setdefault(MULTIPROCESS_METRICS, metrics)
+        uvicorn.run(
+            "api.serve_commands:app_for_worker",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+        )
+    return 0
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be from 1 to 64")
+    return value
 
 
 def app_for_worker() -> Any:

@@ -44,6 +44,13 @@ def tracked_name(model: ReadModel) -> str:
     return model.name + model.suffix
 
 
+def positions_channel(schema: str) -> str:
+    """The PostgreSQL channel each page's commit notifies, so processes that serve
+    the read models while another follows them (``ledger serve --workers`` beside
+    ``ledger project``) know when to read the tracked positions again."""
+    return f"{schema}_{TRACKING}"[:63]
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -156,6 +163,11 @@ class ProjectionRunner:
                 "events_applied=events_applied+? WHERE name=?",
                 updates,
             )
+            schema = getattr(self.database, "schema", None)
+            # Delivered when the page commits. A rebuild's fresh tables serve no one
+            # until the swap: their pages tell no one.
+            if schema is not None and not any(m.suffix for m in self.models):
+                sql.execute("SELECT pg_notify(?, '')", (positions_channel(schema),))
         with self._changed:
             self.position = last
             self._changed.notify_all()
@@ -214,6 +226,15 @@ class ProjectionRunner:
             self._subscription.stop()
         with self._changed:
             self._changed.notify_all()
+
+    def refresh(self) -> int:
+        """Read the tracked positions again and wake whoever waits: for a process
+        whose read models another process follows (``ledger project``)."""
+        position = self._lowest_position()
+        with self._changed:
+            self.position = position
+            self._changed.notify_all()
+        return position
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until the read models reach ``position`` (read-your-writes)."""

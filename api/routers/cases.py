@@ -8,7 +8,7 @@ checked against where the case is, and a ``CommandAccepted`` reply with ETag.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ from api.routers.parameters import (
     IfMatch,
     MinPosition,
     Recording,
+    accepted_reply,
     expected_version,
     read_timeout,
     recording_context,
@@ -43,12 +44,6 @@ Reader = Annotated[
     Depends(requires(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR, Role.CONSUMER)),
 ]
 Found = Annotated[Services, Depends(services)]
-
-
-def accepted(result: Any, response: Response) -> CommandAccepted:
-    response.status_code = 200 if result.duplicate else 201
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandAccepted.of(result)
 
 
 def case_prison(found: Services, prisoner_number: str) -> str | None:
@@ -83,12 +78,11 @@ def record_reception(
     prisoner_number: Number,
     body: Reception,
     request: Request,
-    response: Response,
     principal: Recorder,
     found: Found,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> CommandAccepted:
+) -> Response:
     principal.require_recorder_at(body.prison)
     result = found.ledger.record_reception(
         recording_context(request, principal, body, idempotency_key),
@@ -102,7 +96,7 @@ def record_reception(
         else None,
         expected_version=expected_version(if_match),
     )
-    return accepted(result, response)
+    return accepted_reply(result)
 
 
 class Replayed(BaseModel):

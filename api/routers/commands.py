@@ -26,7 +26,7 @@ from pydantic import (
 
 from api.auth import Principal
 from api.problems import PROBLEM_RESPONSES
-from api.routers.cases import Found, Number, Recorder, accepted
+from api.routers.cases import Found, Number, Recorder
 from api.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
@@ -35,6 +35,7 @@ from api.routers.parameters import (
     IdempotencyKey,
     IfMatch,
     Recording,
+    accepted_reply,
     expected_version,
     recording_context,
 )
@@ -104,7 +105,6 @@ class CaseCommand:
 
     prisoner_number: str
     request: Request
-    response: Response
     principal: Principal
     found: Services
     idempotency_key: str | None
@@ -127,27 +127,24 @@ class CaseCommand:
     def expected_version(self) -> int | None:
         return expected_version(self.if_match)
 
-    def accepted(self, result: CommandResult) -> CommandAccepted:
-        return accepted(result, self.response)
+    def accepted(self, result: CommandResult) -> Response:
+        return accepted_reply(result)
 
-    def all_accepted(self, results: list[CommandResult]) -> list[CommandAccepted]:
+    def all_accepted(self, results: list[CommandResult]) -> Response:
         """Several cases: 200 only if all were already applied; ETag of this case."""
-        self.response.status_code = 200 if all(r.duplicate for r in results) else 201
-        self.response.headers["ETag"] = f'"{results[0].version}"'
-        return [CommandAccepted.of(r) for r in results]
+        return accepted_reply(results)
 
 
 async def case_command(  # a coroutine: no hand-off to the thread pool (api.auth)
     prisoner_number: Number,
     request: Request,
-    response: Response,
     principal: Recorder,
     found: Found,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> CaseCommand:
     return CaseCommand(
-        prisoner_number, request, response, principal, found, idempotency_key, if_match
+        prisoner_number, request, principal, found, idempotency_key, if_match
     )
 
 
@@ -177,7 +174,7 @@ class HealthScreening(Recording):
     summary="Record a health screening",
     **ON_A_CASE,
 )
-def record_health_screening(body: HealthScreening, on: OnCase) -> CommandAccepted:
+def record_health_screening(body: HealthScreening, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_health_screening(
@@ -218,7 +215,7 @@ class NeedsAssessment(Recording):
     summary="Record a needs assessment",
     **ON_A_CASE,
 )
-def record_needs_assessment(body: NeedsAssessment, on: OnCase) -> CommandAccepted:
+def record_needs_assessment(body: NeedsAssessment, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_needs_assessment(
@@ -260,7 +257,7 @@ class RiskAssessment(Recording):
     summary="Record a risk assessment (tier, RoSH)",
     **ON_A_CASE,
 )
-def record_risk_assessment(body: RiskAssessment, on: OnCase) -> CommandAccepted:
+def record_risk_assessment(body: RiskAssessment, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_risk_assessment(
@@ -297,7 +294,7 @@ class SentencePlan(Recording):
     summary="Agree a sentence plan",
     **ON_A_CASE,
 )
-def agree_sentence_plan(body: SentencePlan, on: OnCase) -> CommandAccepted:
+def agree_sentence_plan(body: SentencePlan, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.agree_sentence_plan(
@@ -336,7 +333,7 @@ class Allocation(Recording):
     summary="Allocate an officer (the case and the officer's caseload change together)",
     **ON_A_CASE,
 )
-def allocate_officer(body: Allocation, on: OnCase) -> CommandAccepted:
+def allocate_officer(body: Allocation, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.allocate_officer(
@@ -366,7 +363,7 @@ class Deallocation(Recording):
     summary="Deallocate an officer",
     **ON_A_CASE,
 )
-def deallocate_officer(body: Deallocation, on: OnCase) -> CommandAccepted:
+def deallocate_officer(body: Deallocation, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.deallocate_officer(
@@ -490,11 +487,10 @@ class Incident(Recording):
 def record_incident(
     body: Incident,
     request: Request,
-    response: Response,
     principal: Recorder,
     found: Found,
     idempotency_key: IdempotencyKey = None,
-) -> list[CommandAccepted]:
+) -> Response:
     people = {p.prisoner_number: p.role for p in body.people}
     principal.require_recorder_at(body.prison)
     results = found.ledger.record_incident(
@@ -506,8 +502,7 @@ def record_incident(
         narrative=body.narrative,
         people=people,
     )
-    response.status_code = 200 if all(r.duplicate for r in results) else 201
-    return [CommandAccepted.of(r) for r in results]
+    return accepted_reply(results)
 
 
 class AcctOpening(Recording):
@@ -521,7 +516,7 @@ class AcctOpening(Recording):
     summary="Open an ACCT (self-harm case management)",
     **ON_A_CASE,
 )
-def open_acct(body: AcctOpening, on: OnCase) -> CommandAccepted:
+def open_acct(body: AcctOpening, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.open_acct(
@@ -544,7 +539,7 @@ class AcctReview(Recording):
     summary="Review the open ACCT",
     **ON_A_CASE,
 )
-def review_acct(body: AcctReview, on: OnCase) -> CommandAccepted:
+def review_acct(body: AcctReview, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.review_acct(
@@ -567,7 +562,7 @@ class AcctClosure(Recording):
     summary="Close the open ACCT",
     **ON_A_CASE,
 )
-def close_acct(body: AcctClosure, on: OnCase) -> CommandAccepted:
+def close_acct(body: AcctClosure, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.close_acct(
@@ -602,7 +597,7 @@ class DrugTest(Recording):
     summary="Record a mandatory drug test",
     **ON_A_CASE,
 )
-def record_drug_test(body: DrugTest, on: OnCase) -> CommandAccepted:
+def record_drug_test(body: DrugTest, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_drug_test(
@@ -632,7 +627,7 @@ class Transfer(Recording):
     summary="Record a transfer to another prison",
     **ON_A_CASE,
 )
-def record_transfer(body: Transfer, on: OnCase) -> CommandAccepted:
+def record_transfer(body: Transfer, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_transfer(
@@ -657,7 +652,7 @@ class TemporaryRelease(Recording):
     summary="Start a release on temporary licence (ROTL)",
     **ON_A_CASE,
 )
-def start_temporary_release(body: TemporaryRelease, on: OnCase) -> CommandAccepted:
+def start_temporary_release(body: TemporaryRelease, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.start_temporary_release(
@@ -681,7 +676,7 @@ class TemporaryReleaseReturn(Recording):
     summary="End the ROTL (returned, or failed to return)",
     **ON_A_CASE,
 )
-def end_temporary_release(body: TemporaryReleaseReturn, on: OnCase) -> CommandAccepted:
+def end_temporary_release(body: TemporaryReleaseReturn, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.end_temporary_release(
@@ -708,7 +703,7 @@ class ResettlementStep(Recording):
     summary="Record a resettlement passport step",
     **ON_A_CASE,
 )
-def record_resettlement_step(body: ResettlementStep, on: OnCase) -> CommandAccepted:
+def record_resettlement_step(body: ResettlementStep, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_resettlement_step(
@@ -737,7 +732,7 @@ class ReleaseDate(Recording):
     summary="Set a release date",
     **ON_A_CASE,
 )
-def set_release_date(body: ReleaseDate, on: OnCase) -> CommandAccepted:
+def set_release_date(body: ReleaseDate, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.set_release_date(
@@ -764,7 +759,7 @@ class EarlyReleaseDay(Recording):
     summary="Approve an earlier release day for a flagged date (needs `authority`)",
     **ON_A_CASE,
 )
-def approve_early_release_day(body: EarlyReleaseDay, on: OnCase) -> CommandAccepted:
+def approve_early_release_day(body: EarlyReleaseDay, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.approve_early_release_day(
@@ -789,7 +784,7 @@ class Release(Recording):
     summary="Record a release (the officers' caseloads lose the case)",
     **ON_A_CASE,
 )
-def record_release(body: Release, on: OnCase) -> CommandAccepted:
+def record_release(body: Release, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.record_release(
@@ -817,7 +812,7 @@ class IncentiveReview(Recording):
     summary="Review the incentive level",
     **ON_A_CASE,
 )
-def review_incentive_level(body: IncentiveReview, on: OnCase) -> CommandAccepted:
+def review_incentive_level(body: IncentiveReview, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.accepted(
         on.ledger.review_incentive_level(
@@ -884,7 +879,7 @@ def parse_times(
     summary="Correct fields of an earlier event (the original stays)",
     **ON_A_CASE,
 )
-def correct_event(body: Correction, on: OnCase) -> CommandAccepted:
+def correct_event(body: Correction, on: OnCase) -> Response:
     ctx = on.context(body)
     fields = parse_times(
         on.ledger, on.prisoner_number, body.version, body.corrected_fields
@@ -916,7 +911,7 @@ class Merge(Recording):
     summary="Merge this duplicate record into the survivor (both cases record it); "
     "replies for the retired case, then the survivor; If-Match is the retired case's",
 )
-def merge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
+def merge_cases(body: Merge, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.all_accepted(
         on.ledger.merge_cases(
@@ -934,7 +929,7 @@ def merge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
     summary="Part a wrongly merged record from its survivor; replies for the retired "
     "case, then the survivor",
 )
-def unmerge_cases(body: Merge, on: OnCase) -> list[CommandAccepted]:
+def unmerge_cases(body: Merge, on: OnCase) -> Response:
     ctx = on.context(body)
     return on.all_accepted(
         on.ledger.unmerge_cases(

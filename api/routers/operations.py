@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import MutableMapping
 from typing import Annotated, Any
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from pydantic import BaseModel
 
 from api.services import Services, services
@@ -60,10 +68,11 @@ def healthz() -> Health:
 )
 def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     """Ready when the store answers; reports how far the read models lag behind."""
-    position = found.runner.position
     try:
+        position = found.read_model_position()
         head = found.ledger.recorder.max_notification_id() or 0
     except PersistenceError:
+        position = found.runner.position
         body = Readiness(
             status="store unreachable",
             store_position=None,
@@ -80,5 +89,9 @@ def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 def metrics() -> Response:
-    """Prometheus metrics."""
+    """Prometheus metrics (of every worker, under ``ledger serve --workers``)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

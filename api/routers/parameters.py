@@ -6,8 +6,8 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Header, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import Header, Query, Request, Response
+from pydantic import BaseModel, Field, TypeAdapter
 
 from api.auth import Principal
 from api.problems import ReadModelsBehind
@@ -73,6 +73,30 @@ class CommandAccepted(BaseModel):
             position=result.position,
             duplicate=result.duplicate,
         )
+
+
+_ACCEPTED_LIST = TypeAdapter(list[CommandAccepted])
+
+
+def accepted_reply(results: CommandResult | list[CommandResult]) -> Response:
+    """A command's reply, 201 when it stored something, else 200 (a re-send), with the
+    case's version as its ETag (the first case's, for a command on several).
+
+    A ready response rather than a model for FastAPI to check and encode: for a plain
+    ``def`` endpoint FastAPI validates the returned model in its thread pool, a second
+    hand-off to a worker thread and back per command, besides the endpoint's own."""
+    many = isinstance(results, list)
+    all_results = results if isinstance(results, list) else [results]
+    if many:
+        body = _ACCEPTED_LIST.dump_json([CommandAccepted.of(r) for r in all_results])
+    else:
+        body = CommandAccepted.of(all_results[0]).model_dump_json().encode()
+    return Response(
+        body,
+        status_code=200 if all(r.duplicate for r in all_results) else 201,
+        headers={"ETag": f'"{all_results[0].version}"'},
+        media_type="application/json",
+    )
 
 
 IdempotencyKey = Annotated[
