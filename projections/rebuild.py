@@ -14,6 +14,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -323,7 +324,8 @@ def _part_process(
         assert isinstance(database, PostgresDatabase)
         own_database = PostgresDatabase(database.settings, database.schema)
         try:
-            _PartRunner(own_ledger, own_database, models, part, on_page).catch_up(until)
+            runner = _PartRunner(own_ledger, own_database, models, part, on_page)
+            runner.catch_up(until)
         finally:
             own_database.close()
             own_ledger.close()
@@ -331,6 +333,12 @@ def _part_process(
         report.send(f"{type(e).__name__}: {e}")
         raise
     report.send(None)
+    # The part's pages are committed and reported. Its memory (every aggregate it
+    # folded) goes with the process: freeing it object by object took 40-70 ms,
+    # which the parent spent waiting to join.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _die_with(parent: int) -> None:
