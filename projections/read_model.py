@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from domain.case import Case
@@ -17,9 +17,11 @@ from domain.officer import Officer
 from projections.database import Sql
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """One event as the read models see it: decoded, with its place in the log."""
+class Recorded(NamedTuple):
+    """One event as the read models see it: decoded, with its place in the log.
+
+    A named tuple, as the log's rows are: one is made per event, at half the cost
+    of a frozen dataclass."""
 
     position: int
     leaf_hash: str
