@@ -40,8 +40,7 @@ class AccessLogModel(ReadModel):
         rows = []
         # Most events are not reads: one lookup by class each, not two isinstance.
         kinds = _KINDS
-        for item in page.items:
-            event = item.event
+        for position, _, event in page.items:
             kind = kinds.get(event.__class__)
             if kind is None:
                 kind = _kind(event.__class__)
@@ -54,7 +53,7 @@ class AccessLogModel(ReadModel):
                 continue
             rows.append(
                 (
-                    item.position,
+                    position,
                     moment(event.occurred_at),
                     event.reader,
                     ",".join(event.roles),

@@ -150,8 +150,7 @@ class TimelineModel(ReadModel):
         cases = page.cases
         encode = encode_data
         # Per event only what differs by event: the rest is looked up by class once.
-        for item in page.items:
-            event = item.event
+        for position, leaf_hash, event in page.items:
             kind = _KINDS.get(event.__class__) or _kind(event.__class__)
             if kind is _NOT_A_CASE_EVENT:
                 continue
@@ -169,14 +168,15 @@ class TimelineModel(ReadModel):
             occurred, recorded = event.occurred_at, event.timestamp
             rows.append(
                 (
-                    item.position,
+                    position,
                     number,
                     event.originator_version,
                     kind.name,
-                    occurred.isoformat(timespec="microseconds")
+                    # Positional arguments: parsing keywords took a third of it.
+                    occurred.isoformat("T", "microseconds")
                     if occurred.tzinfo is UTC
                     else moment(occurred),
-                    recorded.isoformat(timespec="microseconds")
+                    recorded.isoformat("T", "microseconds")
                     if recorded.tzinfo is UTC
                     else moment(recorded),
                     event.recorded_by,
@@ -189,7 +189,7 @@ class TimelineModel(ReadModel):
                     encode(event.data()),
                     corrects,
                     related,
-                    item.leaf_hash,
+                    leaf_hash,
                 )
             )
         sql.append(table, COLUMNS, rows)
