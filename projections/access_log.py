@@ -40,7 +40,7 @@ class AccessLogModel(ReadModel):
         rows = []
         # Most events are not reads: one lookup by class each, not two isinstance.
         kinds = _KINDS
-        for position, _, event in page.items:
+        for position, _, event, _ in page.items:
             kind = kinds.get(event.__class__)
             if kind is None:
                 kind = _kind(event.__class__)

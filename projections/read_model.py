@@ -27,6 +27,9 @@ class Recorded(NamedTuple):
     leaf_hash: str
     """The seal's leaf hash, hex."""
     event: Any
+    data: dict[str, Any] | None = None
+    """``event.data()`` when the fold has made it already (a case's new fact holds
+    it; a correction replaces a fact's fields, never changes them), else None."""
 
 
 @dataclass

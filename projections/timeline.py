@@ -150,7 +150,7 @@ class TimelineModel(ReadModel):
         cases = page.cases
         encode = encode_data
         # Per event only what differs by event: the rest is looked up by class once.
-        for position, leaf_hash, event in page.items:
+        for position, leaf_hash, event, data in page.items:
             kind = _KINDS.get(event.__class__) or _kind(event.__class__)
             if kind is _NOT_A_CASE_EVENT:
                 continue
@@ -186,7 +186,7 @@ class TimelineModel(ReadModel):
                     event.correlation_id,
                     event.authority,
                     kind.summary(event),
-                    encode(event.data()),
+                    encode(event.data() if data is None else data),
                     corrects,
                     related,
                     leaf_hash,
