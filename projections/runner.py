@@ -126,14 +126,21 @@ class ProjectionRunner:
         page = Page([])
         for row in rows:
             event = to_event(row)
-            page.items.append(Recorded(row.position, row.leaf_hash, event))
-            if row.originator_version == 1:
+            version = row.originator_version
+            if version == 1:
                 page.born.add(event.originator_id)
             aggregate = self.folder.fold(event)
+            data = None
             if isinstance(aggregate, Case):
                 page.cases[aggregate.id] = aggregate
+                # The fold made the event's data for the case's new fact: the
+                # timeline encodes that dict rather than making it again.
+                facts = aggregate.facts
+                if facts and facts[-1]["version"] == version:
+                    data = facts[-1]["fields"]
             elif isinstance(aggregate, Officer):
                 page.officers[aggregate.id] = aggregate
+            page.items.append(Recorded(row.position, row.leaf_hash, event, data))
         return page
 
     def _apply(self, page: Page) -> None:

@@ -36,6 +36,38 @@ _DATA_ENCODER = json.JSONEncoder(default=_json_default, sort_keys=True)
 """Built once: ``json.dumps`` with these options builds an encoder per call."""
 
 
+def _data_encoder() -> Callable[[Any], str]:
+    """``_DATA_ENCODER.encode``, without what it does again on every call.
+
+    ``JSONEncoder.encode`` makes a new C encoder for each value, half the cost of
+    encoding an event's data. Where the C encoder exists (CPython), one is made
+    here with the arguments ``encode`` would give it (no circular check: data is
+    a tree), so the text is the same.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _DATA_ENCODER.encode
+    iterencode = make(
+        None,
+        _DATA_ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        _DATA_ENCODER.key_separator,
+        _DATA_ENCODER.item_separator,
+        True,
+        False,
+        True,
+    )
+
+    def encode(data: Any) -> str:
+        return "".join(iterencode(data, 0))
+
+    return encode
+
+
+encode_data = _data_encoder()
+
+
 SUMMARIES: dict[str, Callable[[Any], str]] = {
     "CaseOpened": lambda e: f"Case opened for {e.prisoner_number}",
     "PrisonerReceived": lambda e: (
@@ -116,10 +148,9 @@ class TimelineModel(ReadModel):
         rows = []
         corrections = []
         cases = page.cases
-        encode = _DATA_ENCODER.encode
+        encode = encode_data
         # Per event only what differs by event: the rest is looked up by class once.
-        for item in page.items:
-            event = item.event
+        for position, leaf_hash, event, data in page.items:
             kind = _KINDS.get(event.__class__) or _kind(event.__class__)
             if kind is _NOT_A_CASE_EVENT:
                 continue
@@ -137,14 +168,15 @@ class TimelineModel(ReadModel):
             occurred, recorded = event.occurred_at, event.timestamp
             rows.append(
                 (
-                    item.position,
+                    position,
                     number,
                     event.originator_version,
                     kind.name,
-                    occurred.isoformat(timespec="microseconds")
+                    # Positional arguments: parsing keywords took a third of it.
+                    occurred.isoformat("T", "microseconds")
                     if occurred.tzinfo is UTC
                     else moment(occurred),
-                    recorded.isoformat(timespec="microseconds")
+                    recorded.isoformat("T", "microseconds")
                     if recorded.tzinfo is UTC
                     else moment(recorded),
                     event.recorded_by,
@@ -154,10 +186,10 @@ class TimelineModel(ReadModel):
                     event.correlation_id,
                     event.authority,
                     kind.summary(event),
-                    encode(event.data()),
+                    encode(event.data() if data is None else data),
                     corrects,
                     related,
-                    item.leaf_hash,
+                    leaf_hash,
                 )
             )
         sql.append(table, COLUMNS, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from domain.ledger import JourneyLedger
@@ -81,6 +82,8 @@ def test_timeline_is_the_audit_trail(
     assert assessed["recorded_at"] > assessed["occurred_at"]
     assert assessed["recorded_by"] == "TSTAFF_GEN" and assessed["prison"] == "LEI"
     assert assessed["corrected_by_version"] == correction["case_version"]
+    # The data recorded, not as corrected later in the same page.
+    assert json.loads(assessed["data"])["tier"] == "C"
     assert correction["corrects_version"] == version
     assert correction["authority"] == "GOV_LEI"
     assert merge["related_number"] == "B2222BB"
