@@ -56,6 +56,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from api.auth import ROLE_NAMES, mint_token
 from api.synthetic_estate import seed_estate
+from bench.report import print_table, progress, ratio_figures
 from bench.store_write import (
     BENCH_DATABASE,
     DEFAULT_SERVER,
@@ -80,10 +81,6 @@ RECEPTION: dict[str, Any] = {
     "legal_status": "remand",
     "personal_details": {"first_name": "Alex", "last_name": "Example"},
 }
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def number(i: int) -> str:
@@ -327,21 +324,15 @@ def percentile(values: list[float], p: int) -> float:
 def command_figures(
     ours: list[float], baseline: list[float], shape: Shape, workers: int
 ) -> dict[str, Any]:
-    ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
-    ratio = ours_median / baseline_median
     return {
-        "ours_median": round(ours_median),
-        "baseline_median": round(baseline_median),
-        "ratio": round(ratio, 3),
-        "ours_rounds": [round(v) for v in ours],
-        "baseline_rounds": [round(v) for v in baseline],
+        **ratio_figures(ours, baseline),
         "ours": "POST /cases/{pn}/receptions over loopback HTTP to "
         + shape.describe()
         + f", {workers} client threads with keep-alive connections",
         "baseline": "JourneyLedger.record_reception in-process, "
         f"{workers} threads, same commands, the same connection pool",
         "target_ratio": TARGET_RATIO,
-        "met": ratio >= TARGET_RATIO,
+        "met": statistics.median(ours) / statistics.median(baseline) >= TARGET_RATIO,
     }
 
 
@@ -442,11 +433,7 @@ def main(argv: list[str] | None = None) -> int:
          "yes" if t99 < TARGET_P99_MS else "NO"),
         ("GET /cases/{pn} p50 / p99, ms", f"{c50:.1f} / {c99:.1f}", "", ""),
     ]  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for i, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_table(rows)
     document: dict[str, Any] = {
         "machine": machine_info(facts),
         "parameters": {

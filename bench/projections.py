@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.synthetic_estate import seed_estate
+from bench.report import print_table, progress, ratio_figures
 from bench.store_write import (
     DEFAULT_SERVER,
     Schemas,
@@ -54,10 +55,6 @@ from store.config import environment_for
 RESULTS = Path(__file__).resolve().parent / "results" / "projections.json"
 TARGET_RATIO = 0.5
 TARGET_P50_MS = 20.0
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def time_rebuild(ledger: JourneyLedger, env: dict[str, str]) -> float:
@@ -178,11 +175,7 @@ def main(argv: list[str] | None = None) -> int:
          "yes" if p50 < TARGET_P50_MS else "NO"),
         ("read-your-writes p99, ms", f"{p99:.1f}", "", ""),
     ]  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for i, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_table(rows)
     document: dict[str, Any] = {
         "machine": machine_info(facts),
         "parameters": {
@@ -196,11 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "measures": {
             "rebuild_events_per_second": {
-                "ours_median": round(ours_median),
-                "baseline_median": round(baseline_median),
-                "ratio": round(ratio, 3),
-                "ours_rounds": [round(v) for v in ours],
-                "baseline_rounds": [round(v) for v in baseline],
+                **ratio_figures(ours, baseline),
                 "baseline": "select_notifications in pages + the application's "
                 "mapper, nothing else, in one process",
                 "ours": "projections.rebuild of every read model, swap included; "

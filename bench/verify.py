@@ -40,6 +40,7 @@ from eventsourcing.persistence import InfrastructureFactory
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import print_table, progress, ratio_figures
 from bench.store_write import (
     DEFAULT_SERVER,
     Schemas,
@@ -61,10 +62,6 @@ TOPICS = [
     f"domain.events:{name}"
     for name in ("PrisonerReceived", "HealthScreened", "RiskAssessed", "Transferred")
 ]
-
-
-def progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def fill(url: str, events: int, seed: int = 1) -> Ed25519Signer:
@@ -253,11 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             ", ".join(f"{v:,.0f}" for v in floor),
         ),
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for i, row in enumerate(rows):
-        print(" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if i == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_table(rows)
     print(
         f"ratio ours/baseline: {ratio:.2f}x; target >= "
         f"{TARGET_EVENTS_PER_SECOND:,} events/s: {'met' if met else 'MISSED'}"
@@ -274,11 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "measures": {
             "verify_events_per_second": {
-                "ours_median": round(ours_median),
-                "baseline_median": round(baseline_median),
-                "ratio": round(ratio, 3),
-                "ours_rounds": [round(v) for v in ours],
-                "baseline_rounds": [round(v) for v in baseline],
+                **ratio_figures(ours, baseline),
                 "baseline": "raw psycopg2 SELECT of the same columns in the same "
                 "pages + SHA-256 of each row's canonical bytes",
                 "copy_floor_median": round(statistics.median(floor)),
