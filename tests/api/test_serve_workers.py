@@ -19,11 +19,12 @@ import pytest
 
 from api.auth import ROLE_NAMES, mint_token
 from api.cli import main
-from api.services import Services, WatchedRunner
+from api.services import Services
 from domain.context import RequestContext
 from projections.catalogue import all_models
 from projections.database import open_database
 from projections.runner import ProjectionRunner
+from projections.watched_runner import WatchedRunner
 from store.config import environment_for
 from tests.api.test_serve_commands import free_port, wait_until_listening
 from tests.ledgers import ledger_on
