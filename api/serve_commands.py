@@ -105,7 +105,8 @@ def _serve_workers(args: argparse.Namespace) -> int:
     """``--workers N``: N uvicorn processes on one socket, none following the read
     models. One follower (``ledger project``) serves them all: in each worker it
     would fold every event again and fight the others for each page's lock. The
-    workers learn its progress from the store (``api.services.PositionWatch``)."""
+    workers learn its progress from the store
+    (``projections.watched_runner.WatchedRunner``)."""
     import tempfile
 
     import uvicorn
