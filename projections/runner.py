@@ -69,7 +69,7 @@ class ProjectionRunner:
         self.folder = AggregateFolder(ledger)
         self._changed = threading.Condition()
         self._stopping = threading.Event()
-        self._subscription: Any = None
+        self._append_watch: Any = None
         with database.transaction() as sql:
             create_tracking(sql)
             for model in self.models:
@@ -143,7 +143,14 @@ class ProjectionRunner:
             page.items.append(Recorded(row.position, row.leaf_hash, event, data))
         return page
 
-    def _apply(self, page: Page) -> None:
+    def _apply(self, page: Page, *, follows: int | None = None) -> bool:
+        """Apply ``page`` to every model not already past it, in one transaction.
+
+        ``follows``: the position this runner believes the page follows on from.
+        If a model's tracked position is lower (a rebuild swapped in tables built
+        to an earlier position), nothing is applied, the runner moves back to the
+        lowest tracked position, and False is returned: the gap is read next.
+        """
         last = page.items[-1].position
         names = [self._tracked(m) for m in self.models]
         with self.database.transaction() as sql:
@@ -157,6 +164,11 @@ class ProjectionRunner:
                 names,
             )
             done = {name: int(position) for name, position in sql.fetchall()}
+            behind = min((done.get(name, 0) for name in names), default=0)
+            if follows is not None and behind < follows:
+                with self._changed:
+                    self.position = behind
+                return False
             updates = []
             for model, name in zip(self.models, names, strict=True):
                 applied = done.get(name, 0)
@@ -180,6 +192,7 @@ class ProjectionRunner:
             self._changed.notify_all()
         if self.after_page is not None:
             self.after_page(last)
+        return True
 
     # --- following --------------------------------------------------------------------
 
@@ -208,18 +221,31 @@ class ProjectionRunner:
                 delay = min(delay * 2, longest)
 
     def _follow(self) -> None:
-        self.catch_up()
-        recorder = self.ledger.recorder
+        recorder: Any = self.ledger.recorder  # our store's recorders watch appends
+        # Made before catching up, so a commit after the catch-up's last read wakes.
+        with recorder.watch_appends() as watch:
+            self._append_watch = watch
+            if self._stopping.is_set():
+                return
+            self.catch_up()
+            while watch.wait():
+                self._follow_on()
+
+    def _follow_on(self) -> None:
+        """Apply what the log has grown by, to its head.
+
+        Woken by a commit, the runner reads from its own position without reading
+        the tracked positions first (each page checks them in its transaction), and
+        a short page is the head: no read to find that nothing follows it.
+        """
         while not self._stopping.is_set():
-            with recorder.subscribe(gt=self.position) as subscription:
-                self._subscription = subscription
-                if self._stopping.is_set():
-                    break
-                for notification in subscription:
-                    if notification.id > self.position:
-                        self.catch_up()
-                    if self._stopping.is_set():
-                        break
+            rows = self._select(self.position, self.page_size, None)
+            if not rows:
+                return
+            if not self._apply(self._page(rows), follows=self.position):
+                continue  # moved back to fill a gap: read from there
+            if len(rows) < self.page_size:
+                return
 
     def start(self) -> threading.Thread:
         """Follow in a background thread."""
@@ -229,8 +255,8 @@ class ProjectionRunner:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._subscription is not None:
-            self._subscription.stop()
+        if self._append_watch is not None:
+            self._append_watch.stop()
         with self._changed:
             self._changed.notify_all()
 

@@ -46,6 +46,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, resolve_topic, strtobool
 
+from store.append_watch import PostgresAppendWatch
 from store.merkle import Frontier
 from store.notification_query import notification_query
 from store.postgres_pool import (
@@ -565,6 +566,11 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
         return PostgresSubscription(self, gt=gt, topics=topics)
+
+    def watch_appends(self) -> PostgresAppendWatch:
+        """Wake-ups when the log may have grown (no rows selected): for a follower
+        that reads the log itself (``store.append_watch``)."""
+        return PostgresAppendWatch(self.datastore.settings, self.channel)
 
 
 class PostgresSubscription(ListenNotifySubscription[PostgresApplicationRecorder]):

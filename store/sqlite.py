@@ -47,12 +47,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from store.append_watch import PollingAppendWatch
 from store.merkle import Frontier
 from store.notification_query import notification_query
 from store.polling import PollingSubscription
 from store.seal import LogRow, SealedRow, seal_rows
 
 DEFAULT_POLL_INTERVAL = 0.05
+Wakeable = PollingSubscription | PollingAppendWatch
 WRITER_STATEMENT_CACHE_SIZE = 64
 
 
@@ -283,7 +285,8 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         )
         self._uuid_ids = self.datastore.originator_id_type == "uuid"
         self._frontier_hint: tuple[Frontier, bytes] | None = None
-        self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
+        # Subscriptions and append watches: woken by this process's commits.
+        self._subscriptions: weakref.WeakSet[Wakeable] = weakref.WeakSet()
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -501,6 +504,15 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         )
         self._subscriptions.add(subscription)
         return subscription
+
+    def watch_appends(self) -> PollingAppendWatch:
+        """Wake-ups when the log may have grown (no rows selected): for a follower
+        that reads the log itself (``store.append_watch``)."""
+        watch = PollingAppendWatch(
+            lambda: self.max_notification_id() or 0, self.datastore.poll_interval
+        )
+        self._subscriptions.add(watch)
+        return watch
 
 
 class SealedSQLiteProcessRecorder(

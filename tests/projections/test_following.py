@@ -68,3 +68,43 @@ def test_the_follower_issues_checkpoints_every_n_events(
         sizes = [c.tree_size for c in evidence.checkpoints()]
     assert sizes == heads
     assert main(["verify"]) == 0
+
+
+def test_a_follower_fills_the_gap_when_tables_behind_it_are_swapped_in(
+    ledger: JourneyLedger, read_models: ReadModels
+) -> None:
+    """A rebuild may swap in tables built to a position the follower has passed. The
+    follower, woken by the next commit, must apply the events in between too, not
+    only the new one (it does not re-read the tracked positions on each wake-up; the
+    page's transaction finds them behind)."""
+
+    def reception(number: str) -> int:
+        position = ledger.record_reception(
+            ctx(),
+            number,
+            booking_no="10003A",
+            movement_reason="N",
+            legal_status="remand",
+        ).position
+        assert position is not None
+        return position
+
+    gap_from = reception("A0001BC")
+    thread = read_models.runner.start()
+    try:
+        # Once this is applied, the follower has read the tracked positions for the
+        # last time: from here on it only follows.
+        assert read_models.runner.wait_for(reception("A0002BC"), timeout=30)
+        # Tables as a rebuild to ``gap_from`` would swap them in: A0002BC not there.
+        with read_models.database.transaction() as sql:
+            sql.execute("DELETE FROM case_state WHERE prisoner_number='A0002BC'")
+            sql.execute(
+                "UPDATE read_model_positions SET position=? WHERE name='case_state'",
+                (gap_from,),
+            )
+        assert read_models.runner.wait_for(reception("A0003BC"), timeout=30)
+        assert read_models.queries.case_state("A0003BC") is not None
+        assert read_models.queries.case_state("A0002BC") is not None
+    finally:
+        read_models.runner.stop()
+        thread.join(timeout=10)
