@@ -269,6 +269,10 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout * 1000)}ms';"
             f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE"
         )
+        self._lock_and_read_frontier = (
+            f"BEGIN;{self._lock_statements};"
+            f"SELECT tree_size, hashes FROM {self.frontier_table}"
+        )
 
     def create_table_statements(self) -> list[str]:
         index = quoted(f"{self.events_table_name}_position"[:63])
@@ -303,26 +307,59 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             if tracking is not None:
                 self._record_tracking_only(tracking)
             return []
+        locked = False
         for _ in range(MAX_FRONTIER_RETRIES):
-            outcome, sealed = self._attempt_save(stored_events, tracking)
+            outcome, sealed = self._attempt_save(stored_events, tracking, locked)
             if outcome == "lost" and self._committed(sealed):
                 outcome = "saved"
             if outcome == "saved":
                 return [position for position, _ in sealed]
-        msg = "the log kept moving under this writer; gave up after retries"
+            # Found moved: another process writes too. Tried again optimistically,
+            # this save could keep losing to it; read under the lock, it cannot.
+            locked = outcome == "moved"
+        msg = "the connection kept failing under this writer; gave up after retries"
         raise es.OperationalError(msg)
 
     def _attempt_save(
-        self, stored_events: Sequence[StoredEvent], tracking: Tracking | None
+        self,
+        stored_events: Sequence[StoredEvent],
+        tracking: Tracking | None,
+        locked: bool,
     ) -> tuple[str, list[tuple[int, bytes]]]:
-        """One batch: "saved", "moved" (another process wrote first) or "lost"."""
+        """One batch: "saved", "moved" (another process wrote first), "lost" (the
+        connection, after sending the batch) or "unsent" (before).
+
+        Optimistic while this process knows the frontier (it wrote it last): the
+        batch, one round trip, checks it under the table lock. ``locked``, or not
+        knowing it (the first save), the save reads it under the lock first and
+        cannot lose: two round trips, with the lock held between them.
+        """
         cache = self.datastore.frontiers
         with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
-            before = cache.get(self.events_table_name) or self._read_frontier(curs)
+            before = None if locked else cache.get(self.events_table_name)
+            locked = before is None
+            if before is None:
+                try:
+                    curs.execute(self._lock_and_read_frontier)
+                    size, hashes = curs.fetchone()
+                except psycopg2.Error as e:
+                    if conn.closed and isinstance(
+                        e, psycopg2.OperationalError | psycopg2.InterfaceError
+                    ):
+                        self.datastore.pool.discard_idle()
+                        return "unsent", []  # nothing was written: try again
+                    _rollback_quietly(curs)
+                    raise
+                before = Frontier.from_bytes(size, bytes(hashes))
             after = before.copy()
-            batch, sealed = self._save_batch(
-                curs, before, after, stored_events, tracking
-            )
+            try:
+                batch, sealed = self._save_batch(
+                    curs, before, after, stored_events, tracking, locked=locked
+                )
+            except BaseException:
+                if locked:  # the locked read's transaction must not outlive this
+                    _rollback_quietly(curs)
+                raise
             try:
                 curs.execute(batch)
             except psycopg2.Error as e:
@@ -376,7 +413,11 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         after: Frontier,
         stored_events: Sequence[StoredEvent],
         tracking: Tracking | None,
+        *,
+        locked: bool = False,
     ) -> tuple[bytes, list[tuple[int, bytes]]]:
+        """The save as one batch of statements. ``locked``: the transaction is open
+        and holds the table lock, ``before`` read under it: nothing to check."""
         ids = [self._id_param(e.originator_id) for e in stored_events]
         sealed = seal_rows(
             after,
@@ -397,14 +438,18 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
                 sealed, ids, stored_events, strict=True
             )
         ).encode()
-        parts = [
-            b"BEGIN",
-            self._lock_statements.encode(),
-            (
-                f"DO $ledger$BEGIN IF (SELECT tree_size FROM {self.frontier_table}) "
-                f"<> {before.size} THEN RAISE EXCEPTION 'the log frontier moved' "
-                f"USING ERRCODE = '{FRONTIER_MOVED}'; END IF; END$ledger$"
-            ).encode(),
+        parts = []
+        if not locked:
+            parts += [
+                b"BEGIN",
+                self._lock_statements.encode(),
+                (
+                    f"DO $ledger$BEGIN IF (SELECT tree_size FROM {self.frontier_table})"
+                    f" <> {before.size} THEN RAISE EXCEPTION 'the log frontier moved'"
+                    f" USING ERRCODE = '{FRONTIER_MOVED}'; END IF; END$ledger$"
+                ).encode(),
+            ]
+        parts += [
             self._insert_prefix + values,
             curs.mogrify(
                 f"UPDATE {self.frontier_table} SET tree_size = %s, hashes = %s",
@@ -443,11 +488,6 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
                 raise
 
     # -- reading --------------------------------------------------------------
-
-    def _read_frontier(self, curs: Any) -> Frontier:
-        curs.execute(f"SELECT tree_size, hashes FROM {self.frontier_table}")
-        size, hashes = curs.fetchone()
-        return Frontier.from_bytes(size, bytes(hashes))
 
     def frontier(self) -> Frontier:
         """The committed frontier: the log's size and right-edge subtree roots."""
