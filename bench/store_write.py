@@ -249,8 +249,11 @@ class Schemas:
 
     @contextmanager
     def fresh(self, name: str) -> Iterator[str]:
-        """A new empty schema for the block, dropped (with its tables) after it."""
-        schema = SCHEMA_PREFIX + name
+        """A new empty schema for the block, dropped (with its tables) after it.
+
+        Named for this process too: benches run side by side (outside the lock, by
+        another session) must never drop or reuse each other's schemas."""
+        schema = f"{SCHEMA_PREFIX}{name}_{os.getpid()}"
         self._execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         self._execute(f'CREATE SCHEMA "{schema}"')
         try:
@@ -258,8 +261,8 @@ class Schemas:
         finally:
             self._execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
-    def drop_all(self) -> None:
-        """Drop every bench schema, including any left by an interrupted run."""
+    def drop_abandoned(self) -> None:
+        """Drop the bench schemas of processes that are gone (an interrupted run)."""
         with self.conn.cursor() as curs:
             curs.execute(
                 "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
@@ -267,7 +270,9 @@ class Schemas:
             )
             names = [row[0] for row in curs.fetchall()]
         for name in names:
-            self._execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            pid = name.rpartition("_")[2]
+            if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
+                self._execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
     def server_facts(self) -> dict[str, str]:
         with self.conn.cursor() as curs:
@@ -278,7 +283,7 @@ class Schemas:
             return dict(curs.fetchall())
 
     def close(self) -> None:
-        self.drop_all()
+        self.drop_abandoned()
         self.conn.close()
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg2
-import psycopg2.extras
 from eventsourcing.persistence import PersistenceError
 
 from store.postgres_pool import ConnectionSettings, connect, library_error
@@ -50,6 +49,10 @@ class Sql(Protocol):
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
         """Insert many new rows (no conflicts expected), the fastest way there is."""
+
+    def notify(self, channel: str) -> None:
+        """Tell whoever LISTENs on ``channel`` once this transaction commits
+        (PostgreSQL; SQLite has no such thing, and no one to tell)."""
 
 
 def _insert_statement(
@@ -152,6 +155,9 @@ class _SQLiteCursor:
     ) -> None:
         self.insert(table, columns, rows)
 
+    def notify(self, channel: str) -> None:
+        pass
+
 
 class PostgresDatabase:
     dialect = "postgresql"
@@ -207,8 +213,9 @@ class PostgresDatabase:
     def _transaction(self) -> Iterator[Sql]:
         cursor = self._begin()
         try:
-            yield _PostgresCursor(cursor)
-            cursor.execute("COMMIT")
+            deferring = _PostgresCursor(cursor)
+            yield deferring
+            deferring.commit()
         except psycopg2.Error as e:
             self._rollback(cursor)
             raise library_error(e) from e
@@ -231,10 +238,21 @@ class PostgresDatabase:
 
 
 class _PostgresCursor:
+    """A page's statements, sent in as few round trips as they can be.
+
+    Writes whose results no one reads (deletes, inserts, batches of updates) wait,
+    and go with the next statement whose results are read, or with the COMMIT. A
+    follower's page under load holds an event or two and writes a dozen statements
+    across the read models; sent one by one, they were a dozen round trips, each a
+    wake-up of this thread and of the server, where one will do. A failed
+    statement fails the transaction all the same, at the statement sent with it.
+    """
+
     _converted: dict[str, str] = {}  # noqa: RUF012 (a cache shared by all)
 
     def __init__(self, cursor: Any) -> None:
         self.cursor = cursor
+        self._deferred: list[bytes] = []
 
     def _sql(self, statement: str) -> str:
         converted = self._converted.get(statement)
@@ -242,7 +260,22 @@ class _PostgresCursor:
             converted = self._converted[statement] = statement.replace("?", "%s")
         return converted
 
+    def _defer(self, statement: bytes) -> None:
+        self._deferred.append(statement)
+
+    def _send_deferred(self) -> None:
+        if self._deferred:
+            statements, self._deferred = self._deferred, []
+            self.cursor.execute(b";".join(statements))
+
+    def commit(self) -> None:
+        """The deferred writes and COMMIT, in one round trip."""
+        statements, self._deferred = [*self._deferred, b"COMMIT"], []
+        self.cursor.execute(b";".join(statements))
+
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        # Its results may be read: everything before it goes first.
+        self._send_deferred()
         # No parameters: no formatting, so a literal % in the SQL stays a %.
         if params:
             self.cursor.execute(self._sql(statement), tuple(params))
@@ -251,9 +284,9 @@ class _PostgresCursor:
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            psycopg2.extras.execute_batch(
-                self.cursor, self._sql(statement), rows, page_size=500
-            )
+            sql = self._sql(statement)
+            mogrify = self.cursor.mogrify
+            self._defer(b";".join([mogrify(sql, tuple(row)) for row in rows]))
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self.cursor.fetchall()
@@ -271,33 +304,65 @@ class _PostgresCursor:
         *,
         upsert_on: str | None = None,
     ) -> None:
-        # One multi-row INSERT per thousand rows: one round trip, not one per row.
-        if rows:
-            psycopg2.extras.execute_values(
-                self.cursor,
-                _insert_statement(table, columns, "%s", upsert_on),
-                rows,
-                page_size=1_000,
+        # One multi-row INSERT per thousand rows.
+        for start in range(0, len(rows), 1_000):
+            values = self._values(rows[start : start + 1_000], len(columns))
+            self._defer(
+                _insert_statement(table, columns, "%s", upsert_on).encode() % values
             )
 
     def delete_where_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         if values:
-            self.cursor.execute(
-                f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(values),)
+            self._defer(
+                self.cursor.mogrify(
+                    f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(values),)
+                )
             )
 
     def append(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
+        if not rows:
+            return
+        if len(rows) <= SMALL_APPEND:
+            # Each value as COPY would send it (its text), cast by its column.
+            values = self._values(rows, len(columns), str)
+            self._defer(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ".encode() + values
+            )
+            return
         # COPY: the server parses one stream instead of a statement per batch. Sent
         # in chunks of up to a megabyte: at psycopg2's default of 8 KB a timeline
         # page took fifty reads and encodes (a third more client CPU).
-        if rows:
-            self.cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN",
-                io.StringIO(copy_text(rows, len(columns))),
-                size=COPY_CHUNK,
-            )
+        self._send_deferred()
+        self.cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN",
+            io.StringIO(copy_text(rows, len(columns))),
+            size=COPY_CHUNK,
+        )
+
+    def notify(self, channel: str) -> None:
+        self._defer(self.cursor.mogrify("SELECT pg_notify(%s, '')", (channel,)))
+
+    def _values(
+        self,
+        rows: Sequence[Sequence[Any]],
+        width: int,
+        value: Callable[[Any], Any] | None = None,
+    ) -> bytes:
+        # One call to quote every value of every row.
+        row = "(" + ",".join(["%s"] * width) + ")"
+        if value is None:
+            params = [v for r in rows for v in r]
+        else:
+            params = [None if v is None else value(v) for r in rows for v in r]
+        values: bytes = self.cursor.mogrify(",".join([row] * len(rows)), params)
+        return values
+
+
+SMALL_APPEND = 64
+"""Rows up to which an append is a deferred INSERT rather than a COPY of its own
+(two round trips): a follower's pages under load, never a rebuild's."""
 
 
 COPY_CHUNK = 1 << 20

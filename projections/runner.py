@@ -26,6 +26,12 @@ from projections.read_model import Page, ReadModel, Recorded
 from store.seal import LogRow
 
 PAGE_SIZE = 1_000
+PAGE_INTERVAL = 0.02
+"""While commits keep coming, a follower starts a page at most this often (seconds).
+An idle log is followed at once; a busy one at most this late (read-your-writes
+waits accordingly), in pages of every event committed meanwhile. Under 600
+commands/s, pages of one or two events cost the follower and its database about
+0.9 ms of CPU per command, on the CPUs the API shares."""
 TRACKING = "read_model_positions"
 RETRY_SECONDS = (0.1, 1.0)
 """A follower that loses the store retries after 0.1 s, doubling up to 1 s."""
@@ -59,12 +65,14 @@ class ProjectionRunner:
         models: Sequence[ReadModel],
         *,
         page_size: int = PAGE_SIZE,
+        page_interval: float = PAGE_INTERVAL,
         after_page: Callable[[int], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.database = database
         self.models = list(models)
         self.page_size = page_size
+        self.page_interval = page_interval
         self.after_page = after_page
         self.folder = AggregateFolder(ledger)
         self._changed = threading.Condition()
@@ -186,7 +194,7 @@ class ProjectionRunner:
             # Delivered when the page commits. A rebuild's fresh tables serve no one
             # until the swap: their pages tell no one.
             if schema is not None and not any(m.suffix for m in self.models):
-                sql.execute("SELECT pg_notify(?, '')", (positions_channel(schema),))
+                sql.notify(positions_channel(schema))
         with self._changed:
             self.position = last
             self._changed.notify_all()
@@ -227,9 +235,27 @@ class ProjectionRunner:
             self._append_watch = watch
             if self._stopping.is_set():
                 return
-            self.catch_up()
-            while watch.wait():
+            # Where every model has got to (a rebuild may have moved them).
+            self.position = self._lowest_position()
+            while True:
+                began = time.monotonic()
                 self._follow_on()
+                while self._head() > self.position:
+                    # Commits came in while those pages were applied: the log is
+                    # busy. Let more gather, so that a page carries many events and
+                    # not one or two: a page costs mostly per page, not per event.
+                    rest = began + self.page_interval - time.monotonic()
+                    if rest > 0 and self._stopping.wait(rest):
+                        return
+                    began = time.monotonic()
+                    self._follow_on()
+                if not watch.wait():
+                    return
+
+    def _head(self) -> int:
+        recorder: Any = self.ledger.recorder
+        head: int | None = recorder.max_notification_id()
+        return head or 0
 
     def _follow_on(self) -> None:
         """Apply what the log has grown by, to its head.

@@ -61,6 +61,7 @@ class PostgresAppendWatch:
             self._conn.close()
             raise library_error(e) from e
         self._stop_read, self._stop_write = os.pipe()
+        self._closing = threading.Lock()  # stop() from another thread, close() here
 
     @property
     def stopped(self) -> bool:
@@ -91,15 +92,17 @@ class PostgresAppendWatch:
         return False
 
     def stop(self) -> None:
-        if not self._stopped:
-            self._stopped = True
-            os.write(self._stop_write, b"x")
+        with self._closing:
+            if not self._stopped:
+                self._stopped = True
+                os.write(self._stop_write, b"x")
 
     def close(self) -> None:
         self.stop()
-        self._conn.close()
-        os.close(self._stop_read)
-        os.close(self._stop_write)
+        with self._closing:
+            self._conn.close()
+            os.close(self._stop_read)
+            os.close(self._stop_write)
 
     def __enter__(self) -> PostgresAppendWatch:
         return self
@@ -123,8 +126,10 @@ class PollingAppendWatch:
     def stopped(self) -> bool:
         return self._stopped
 
-    def wake(self) -> None:
-        """Called by a writer in this process after it commits."""
+    def wake(self, size: int) -> None:
+        """Called by a writer in this process after it commits: the log's size is
+        now at least ``size`` (so the next poll does not wake for it again)."""
+        self._seen = max(self._seen, size)
         self._woken.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -135,9 +140,6 @@ class PollingAppendWatch:
                 pause = min(pause, max(0.0, deadline - time.monotonic()))
             if self._woken.wait(pause):
                 self._woken.clear()
-                # The size is not read here (a query per wake-up): a later poll
-                # that finds it grown by this write wakes the follower once more,
-                # and it reads nothing new.
                 return not self._stopped
             size = self._log_size()
             if size > self._seen:

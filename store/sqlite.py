@@ -54,7 +54,6 @@ from store.polling import PollingSubscription
 from store.seal import LogRow, SealedRow, seal_rows
 
 DEFAULT_POLL_INTERVAL = 0.05
-Wakeable = PollingSubscription | PollingAppendWatch
 WRITER_STATEMENT_CACHE_SIZE = 64
 
 
@@ -285,8 +284,9 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         )
         self._uuid_ids = self.datastore.originator_id_type == "uuid"
         self._frontier_hint: tuple[Frontier, bytes] | None = None
-        # Subscriptions and append watches: woken by this process's commits.
-        self._subscriptions: weakref.WeakSet[Wakeable] = weakref.WeakSet()
+        # Woken by this process's commits.
+        self._subscriptions: weakref.WeakSet[PollingSubscription] = weakref.WeakSet()
+        self._watches: weakref.WeakSet[PollingAppendWatch] = weakref.WeakSet()
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -326,6 +326,9 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         if stored_events and self._subscriptions:
             for subscription in list(self._subscriptions):
                 subscription.wake()
+        if notification_ids and self._watches:
+            for watch in list(self._watches):
+                watch.wake(notification_ids[-1])
         return notification_ids
 
     def _insert_events(
@@ -511,7 +514,7 @@ class SealedSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         watch = PollingAppendWatch(
             lambda: self.max_notification_id() or 0, self.datastore.poll_interval
         )
-        self._subscriptions.add(watch)
+        self._watches.add(watch)
         return watch
 
 

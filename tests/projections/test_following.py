@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from api.cli import main
 from domain.ledger import JourneyLedger
+from projections.catalogue import all_models
+from projections.database import open_database
+from projections.runner import ProjectionRunner
+from store.config import environment_for
 from store.evidence_db import open_evidence_store
 from tests.ledgers import ctx, ledger_on, receive
 from tests.projections.conftest import ReadModels
@@ -70,6 +76,15 @@ def test_the_follower_issues_checkpoints_every_n_events(
     assert main(["verify"]) == 0
 
 
+def reception(ledger: JourneyLedger, number: str) -> int:
+    """Receive a person; returns the event's position."""
+    position = ledger.record_reception(
+        ctx(), number, booking_no="10003A", movement_reason="N", legal_status="remand"
+    ).position
+    assert position is not None
+    return position
+
+
 def test_a_follower_fills_the_gap_when_tables_behind_it_are_swapped_in(
     ledger: JourneyLedger, read_models: ReadModels
 ) -> None:
@@ -78,23 +93,12 @@ def test_a_follower_fills_the_gap_when_tables_behind_it_are_swapped_in(
     only the new one (it does not re-read the tracked positions on each wake-up; the
     page's transaction finds them behind)."""
 
-    def reception(number: str) -> int:
-        position = ledger.record_reception(
-            ctx(),
-            number,
-            booking_no="10003A",
-            movement_reason="N",
-            legal_status="remand",
-        ).position
-        assert position is not None
-        return position
-
-    gap_from = reception("A0001BC")
+    gap_from = reception(ledger, "A0001BC")
     thread = read_models.runner.start()
     try:
         # Once this is applied, the follower has read the tracked positions for the
         # last time: from here on it only follows.
-        assert read_models.runner.wait_for(reception("A0002BC"), timeout=30)
+        assert read_models.runner.wait_for(reception(ledger, "A0002BC"), timeout=30)
         # Tables as a rebuild to ``gap_from`` would swap them in: A0002BC not there.
         with read_models.database.transaction() as sql:
             sql.execute("DELETE FROM case_state WHERE prisoner_number='A0002BC'")
@@ -102,9 +106,51 @@ def test_a_follower_fills_the_gap_when_tables_behind_it_are_swapped_in(
                 "UPDATE read_model_positions SET position=? WHERE name='case_state'",
                 (gap_from,),
             )
-        assert read_models.runner.wait_for(reception("A0003BC"), timeout=30)
+        assert read_models.runner.wait_for(reception(ledger, "A0003BC"), timeout=30)
         assert read_models.queries.case_state("A0003BC") is not None
         assert read_models.queries.case_state("A0002BC") is not None
     finally:
         read_models.runner.stop()
         thread.join(timeout=10)
+
+
+def test_a_busy_log_is_followed_in_pages_of_many_events_an_idle_one_at_once(
+    ledger: JourneyLedger, store_url: str
+) -> None:
+    """While commits keep coming, the follower starts a page at most every
+    ``page_interval`` and takes all that gathered; a commit to an idle log is
+    applied at once, however long the interval."""
+    database = open_database(environment_for(store_url))
+    pages: list[int] = []
+    first_page_applied = threading.Event()
+    committed_meanwhile = threading.Event()
+
+    def after_page(position: int) -> None:
+        pages.append(position)
+        if len(pages) == 1:
+            first_page_applied.set()
+            assert committed_meanwhile.wait(30)
+
+    interval = 2.0
+    runner = ProjectionRunner(
+        ledger, database, all_models(), page_interval=interval, after_page=after_page
+    )
+    thread = runner.start()
+    try:
+        first = reception(ledger, "A0001BC")
+        assert first_page_applied.wait(30)
+        reception(ledger, "A0002BC")  # while the first page is applied: busy
+        committed_meanwhile.set()
+        # Committed within the interval after the first page began: one page.
+        busy = [reception(ledger, f"A{i:04d}BC") for i in range(3, 8)]
+        assert runner.wait_for(busy[-1], timeout=30)
+        assert pages == [first, busy[-1]]
+        # Nothing followed that page: the log is idle, and the next commit is
+        # followed at once, not an interval later.
+        started = time.monotonic()
+        assert runner.wait_for(reception(ledger, "A0008BC"), timeout=interval / 2)
+        assert time.monotonic() - started < interval / 2
+    finally:
+        runner.stop()
+        thread.join(timeout=10)
+    database.close()
