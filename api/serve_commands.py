@@ -72,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.http_protocol import PROTOCOL
     from api.settings import ApiConfigurationError, ApiSettings
 
     if args.demo and not os.environ.get(SECRET_VARIABLE):
@@ -96,7 +97,12 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings, services=services)
     # The app logs each request as one JSON line; uvicorn's access log would repeat it.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=False
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        http=PROTOCOL,
     )
     return 0
 
@@ -111,6 +117,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from api.http_protocol import PROTOCOL
     from store.config import StoreConfigurationError, database_url, environment_for
 
     try:
@@ -145,6 +152,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=args.log_level,
             access_log=False,
+            http=PROTOCOL,
         )
     return 0
 

@@ -29,7 +29,7 @@ from api.routers.parameters import (
     recording_context,
     wait_for_position,
 )
-from api.services import Services, services
+from api.services import Services, services, services_of
 from domain.codes import AdmissionReason, LegalStatus
 from domain.errors import CaseNotFound, InvalidValue
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
@@ -79,12 +79,11 @@ def record_reception(
     body: Reception,
     request: Request,
     principal: Recorder,
-    found: Found,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> Response:
     principal.require_recorder_at(body.prison)
-    result = found.ledger.record_reception(
+    result = services_of(request).ledger.record_reception(
         recording_context(request, principal, body, idempotency_key),
         prisoner_number,
         booking_no=body.booking_no,

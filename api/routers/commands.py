@@ -39,7 +39,7 @@ from api.routers.parameters import (
     expected_version,
     recording_context,
 )
-from api.services import Services
+from api.services import Services, services_of
 from domain import codes
 from domain.context import RequestContext
 from domain.errors import InvalidValue
@@ -139,12 +139,16 @@ async def case_command(  # a coroutine: no hand-off to the thread pool (api.auth
     prisoner_number: Number,
     request: Request,
     principal: Recorder,
-    found: Found,
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
 ) -> CaseCommand:
     return CaseCommand(
-        prisoner_number, request, principal, found, idempotency_key, if_match
+        prisoner_number,
+        request,
+        principal,
+        services_of(request),
+        idempotency_key,
+        if_match,
     )
 
 
