@@ -240,7 +240,7 @@ class ProjectionRunner:
             while True:
                 began = time.monotonic()
                 self._follow_on()
-                while self._head() > self.position:
+                while not self._stopping.is_set() and self._head() > self.position:
                     # Commits came in while those pages were applied: the log is
                     # busy. Let more gather, so that a page carries many events and
                     # not one or two: a page costs mostly per page, not per event.

@@ -154,3 +154,33 @@ def test_a_busy_log_is_followed_in_pages_of_many_events_an_idle_one_at_once(
         runner.stop()
         thread.join(timeout=10)
     database.close()
+
+
+def test_a_follower_stops_while_the_log_is_busy(
+    ledger: JourneyLedger, store_url: str
+) -> None:
+    """Stopped in the middle of a page, with more committed beyond it, the follower
+    stops rather than going round for the rest."""
+    database = open_database(environment_for(store_url))
+    in_page = threading.Event()
+    committed_beyond = threading.Event()
+
+    def after_page(position: int) -> None:
+        in_page.set()
+        assert committed_beyond.wait(30)
+        runner.stop()
+
+    runner = ProjectionRunner(
+        ledger, database, all_models(), page_interval=0, after_page=after_page
+    )
+    follower = runner.start()
+    try:
+        reception(ledger, "A0001BC")
+        assert in_page.wait(30)
+        reception(ledger, "A0002BC")
+        committed_beyond.set()
+        follower.join(timeout=10)
+        assert not follower.is_alive()
+    finally:
+        runner.stop()
+        database.close()
