@@ -72,7 +72,6 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.http_protocol import PROTOCOL
     from api.settings import ApiConfigurationError, ApiSettings
 
     if args.demo and not os.environ.get(SECRET_VARIABLE):
@@ -95,16 +94,23 @@ def _serve(args: argparse.Namespace) -> int:
         _print_demo(services, args.host, args.port)
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
     app = create_app(settings, services=services)
-    # The app logs each request as one JSON line; uvicorn's access log would repeat it.
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        http=PROTOCOL,
-    )
+    uvicorn.run(app, **_uvicorn_options(args))
     return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What every ``ledger serve`` passes uvicorn, one process or several."""
+    from api.http_protocol import PROTOCOL
+
+    return {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        # The app logs each request as one JSON line; uvicorn's access log would
+        # repeat it.
+        "access_log": False,
+        "http": PROTOCOL,
+    }
 
 
 def _serve_workers(args: argparse.Namespace) -> int:
@@ -117,7 +123,6 @@ def _serve_workers(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from api.http_protocol import PROTOCOL
     from store.config import StoreConfigurationError, database_url, environment_for
 
     try:
@@ -147,12 +152,8 @@ def _serve_workers(args: argparse.Namespace) -> int:
         uvicorn.run(
             "api.serve_commands:app_for_worker",
             factory=True,
-            host=args.host,
-            port=args.port,
             workers=args.workers,
-            log_level=args.log_level,
-            access_log=False,
-            http=PROTOCOL,
+            **_uvicorn_options(args),
         )
     return 0
 

@@ -23,6 +23,7 @@ from domain.officer import Officer
 from projections.case_folder import AggregateFolder
 from projections.database import ReadModelDatabase, Sql
 from projections.read_model import Page, ReadModel, Recorded
+from store.append_watch import AppendWatch
 from store.seal import LogRow
 
 PAGE_SIZE = 1_000
@@ -77,7 +78,7 @@ class ProjectionRunner:
         self.folder = AggregateFolder(ledger)
         self._changed = threading.Condition()
         self._stopping = threading.Event()
-        self._append_watch: Any = None
+        self._append_watch: AppendWatch | None = None
         with database.transaction() as sql:
             create_tracking(sql)
             for model in self.models:
