@@ -10,13 +10,18 @@ recorder interfaces on psycopg2 and adds the ledger's guarantees:
   rolled-back save never uses, leaving holes a tailing reader cannot tell from lag.
 - The seal inside the write. Leaf hashes and completed interior nodes are stored on
   each row and the frontier advances in the same transaction (``store.seal``).
-- One round trip per save. The writer keeps the frontier it last committed, computes
-  the new rows and frontier in Python and sends BEGIN, the lock, a check that the
-  frontier is still the one it computed from, the INSERT, the frontier UPDATE, NOTIFY
-  and COMMIT as one batch. If another process wrote in between, the check fails, the
-  batch is rolled back, the frontier is re-read and the save is retried.
-- No database functions in the write path: nothing that could run the insert without
-  holding the table lock (the library's POSTGRES_ENABLE_DB_FUNCTIONS path does that).
+- One round trip per save, whichever process wrote last. The writer hashes each
+  row's leaf (the leaf depends only on the row's own bytes) and calls the table's
+  append function (``APPEND_FUNCTION``), which takes the table lock, reads the
+  frontier, computes the interior nodes, inserts the rows, advances the frontier and
+  notifies, and commits with the statement. Until 2026-11 the writer also kept the
+  frontier and computed the nodes itself, with a check in the batch that no other
+  process had moved the frontier; with several API processes writing, more than half
+  of all saves found it moved and paid two more round trips, the table lock held
+  across the second. The lock is still held only while the server works.
+- No database function that could run the insert without holding the table lock
+  (the library's POSTGRES_ENABLE_DB_FUNCTIONS path does that): the append function
+  takes the lock itself, and it is released with the commit.
 """
 
 from __future__ import annotations
@@ -55,12 +60,56 @@ from store.postgres_pool import (
     connect,
     library_error,
 )
-from store.seal import LogRow, SealedRow, seal_rows
+from store.seal import LogRow, SealedRow, event_leaf_hash
 
-# Raised by the batch's frontier check; a private SQLSTATE (class "LF", ledger
-# frontier) so it cannot be confused with any error PostgreSQL itself raises.
-FRONTIER_MOVED = "LF001"
-MAX_FRONTIER_RETRIES = 50
+APPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}(p_ids {id_type}[], p_versions bigint[],
+    p_topics text[], p_states bytea[], p_leaves bytea[], p_lock_timeout text)
+RETURNS bigint LANGUAGE plpgsql AS $ledger$
+DECLARE
+  v_size bigint; v_hashes bytea; v_first bigint; v_nodes bytea[];
+  v_acc bytea; v_done bytea; v_carry bigint; v_keep int;
+BEGIN
+  PERFORM set_config('lock_timeout', p_lock_timeout, true);
+  LOCK TABLE {events} IN EXCLUSIVE MODE;
+  SELECT tree_size, hashes INTO v_size, v_hashes FROM {frontier};
+  v_first := v_size + 1;
+  v_nodes := array_fill(''::bytea, ARRAY[cardinality(p_leaves)]);
+  FOR i IN 1 .. cardinality(p_leaves) LOOP
+    v_acc := p_leaves[i];
+    v_done := '';
+    v_carry := v_size;
+    WHILE v_carry & 1 = 1 LOOP
+      v_keep := length(v_hashes) - 32;
+      v_acc := sha256('\\x01'::bytea || substr(v_hashes, v_keep + 1) || v_acc);
+      v_hashes := substr(v_hashes, 1, v_keep);
+      v_done := v_done || v_acc;
+      v_carry := v_carry >> 1;
+    END LOOP;
+    v_hashes := v_hashes || v_acc;
+    v_nodes[i] := v_done;
+    v_size := v_size + 1;
+  END LOOP;
+  INSERT INTO {events} (notification_id, originator_id, originator_version, topic,
+      state, leaf_hash, nodes)
+    SELECT v_first + r.n - 1, r.id, r.version, r.topic, r.state, r.leaf, r.nodes
+    FROM unnest(p_ids, p_versions, p_topics, p_states, p_leaves, v_nodes)
+      WITH ORDINALITY AS r(id, version, topic, state, leaf, nodes, n);
+  UPDATE {frontier} SET tree_size = v_size, hashes = v_hashes;
+  PERFORM pg_notify('{channel}', '');
+  RETURN v_first;
+END
+$ledger$"""
+"""The write path's server half: under the table lock, the rows take positions
+size + 1 ... size + k, each row's completed interior nodes are computed as
+``Frontier.append_leaf`` computes them (RFC 9162's tree: SHA-256(0x01 || left ||
+right)), the rows are inserted, the frontier advances and listeners are woken, in
+the one statement's transaction. A row's leaf hash comes from the writer, which
+hashed the row's own bytes (``store.seal``); a position or a node never does. The
+lock is taken inside the function, never dropped before its commit (DESIGN
+section 2)."""
+MAX_SAVE_ATTEMPTS = 5
+"""Tries of one save whose connection fails before its batch was sent."""
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -104,8 +153,6 @@ class PostgresDatastore:
             max_age=max_age,
             pre_ping=pre_ping,
         )
-        # The frontier each events table had after this process's last commit.
-        self.frontiers: dict[str, Frontier] = {}
 
     def table(self, name: str) -> str:
         return f"{quoted(self.schema)}.{quoted(name)}"
@@ -261,18 +308,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         self.frontier_table = datastore.table(f"{events_table_name}_frontier")
         self.channel = quoted(f"{datastore.schema}_{events_table_name}"[:63])
         self._topic_literals: dict[str, str] = {}
-        self._insert_prefix = (
-            f"INSERT INTO {self.events_table} (notification_id, originator_id, "
-            "originator_version, topic, state, leaf_hash, nodes) VALUES "
-        ).encode()
-        self._lock_statements = (
-            f"SET LOCAL lock_timeout = '{int(datastore.lock_timeout * 1000)}ms';"
-            f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE"
-        )
-        self._lock_and_read_frontier = (
-            f"BEGIN;{self._lock_statements};"
-            f"SELECT tree_size, hashes FROM {self.frontier_table}"
-        )
+        self.append_function = datastore.table(f"{events_table_name}_append"[:63])
 
     def create_table_statements(self) -> list[str]:
         index = quoted(f"{self.events_table_name}_position"[:63])
@@ -295,6 +331,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             "hashes bytea NOT NULL)",
             f"INSERT INTO {self.frontier_table} VALUES (true, 0, '') "
             "ON CONFLICT DO NOTHING",
+            self._append_function(),
         ]
 
     # -- writing --------------------------------------------------------------
@@ -307,159 +344,148 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             if tracking is not None:
                 self._record_tracking_only(tracking)
             return []
-        locked = False
-        for _ in range(MAX_FRONTIER_RETRIES):
-            outcome, sealed = self._attempt_save(stored_events, tracking, locked)
-            if outcome == "lost" and self._committed(sealed):
-                outcome = "saved"
+        # The leaves do not depend on where the events land, so they are hashed
+        # here, outside the table lock; the tree's interior is the server's part.
+        ids = [self._id_param(e.originator_id) for e in stored_events]
+        leaves = [
+            event_leaf_hash(i, e.originator_version, e.topic, e.state)
+            for i, e in zip(ids, stored_events, strict=True)
+        ]
+        for _ in range(MAX_SAVE_ATTEMPTS):
+            outcome, positions = self._attempt_save(
+                stored_events, ids, leaves, tracking
+            )
+            if outcome == "lost":
+                positions = self._committed(stored_events, ids, leaves) or []
+                outcome = "saved" if positions else "unsent"
             if outcome == "saved":
-                return [position for position, _ in sealed]
-            # Found moved: another process writes too. Tried again optimistically,
-            # this save could keep losing to it; read under the lock, it cannot.
-            locked = outcome == "moved"
+                return positions
         msg = "the connection kept failing under this writer; gave up after retries"
         raise es.OperationalError(msg)
 
     def _attempt_save(
         self,
         stored_events: Sequence[StoredEvent],
+        ids: list[UUID | str],
+        leaves: list[bytes],
         tracking: Tracking | None,
-        locked: bool,
-    ) -> tuple[str, list[tuple[int, bytes]]]:
-        """One batch: "saved", "moved" (another process wrote first), "lost" (the
-        connection, after sending the batch) or "unsent" (before).
+    ) -> tuple[str, list[int]]:
+        """One try: "saved" with the positions, "lost" (the connection, after the
+        batch was sent: it may have committed) or "unsent" (before: it did not).
 
-        Optimistic while this process knows the frontier (it wrote it last): the
-        batch, one round trip, checks it under the table lock. ``locked``, or not
-        knowing it (the first save), the save reads it under the lock first and
-        cannot lose: two round trips, with the lock held between them.
+        One round trip whichever process wrote last: the append function takes the
+        table lock, reads the frontier, seals and inserts the rows, advances the
+        frontier and notifies, all in the server (its SQL is in ``_append_function``).
         """
-        cache = self.datastore.frontiers
         with self.datastore.pool.connection(writer=True) as conn, conn.cursor() as curs:
-            before = None if locked else cache.get(self.events_table_name)
-            locked = before is None
-            if before is None:
-                try:
-                    curs.execute(self._lock_and_read_frontier)
-                    size, hashes = curs.fetchone()
-                except psycopg2.Error as e:
-                    if conn.closed and isinstance(
-                        e, psycopg2.OperationalError | psycopg2.InterfaceError
-                    ):
-                        self.datastore.pool.discard_idle()
-                        return "unsent", []  # nothing was written: try again
-                    _rollback_quietly(curs)
-                    raise
-                before = Frontier.from_bytes(size, bytes(hashes))
-            after = before.copy()
-            try:
-                batch, sealed = self._save_batch(
-                    curs, before, after, stored_events, tracking, locked=locked
+            call = self._append_call(curs, stored_events, ids, leaves)
+            statement = call
+            if tracking is not None:
+                # The tracking row must commit with the events, and a batch's reply
+                # is its last statement's, so this one takes two round trips.
+                statement = (
+                    b"BEGIN;" + self._tracking_statement(curs, tracking) + b";" + call
                 )
-            except BaseException:
-                if locked:  # the locked read's transaction must not outlive this
-                    _rollback_quietly(curs)
-                raise
             try:
-                curs.execute(batch)
+                curs.execute(statement)
+                (first,) = curs.fetchone()
+                if tracking is not None:
+                    curs.execute("COMMIT")
             except psycopg2.Error as e:
-                cache.pop(self.events_table_name, None)
-                if e.pgcode == FRONTIER_MOVED:
-                    _rollback_quietly(curs)
-                    return "moved", sealed
                 if conn.closed and isinstance(
                     e, psycopg2.OperationalError | psycopg2.InterfaceError
                 ):
                     self.datastore.pool.discard_idle()
-                    return "lost", sealed
+                    return "lost", []
                 _rollback_quietly(curs)
                 raise
-            cache[self.events_table_name] = after
-            return "saved", sealed
+            return "saved", list(range(first, first + len(stored_events)))
 
-    def _committed(self, sealed: list[tuple[int, bytes]]) -> bool:
-        """After a connection was lost mid-save: did that save commit?
+    def _committed(
+        self,
+        stored_events: Sequence[StoredEvent],
+        ids: list[UUID | str],
+        leaves: list[bytes],
+    ) -> list[int] | None:
+        """After a connection was lost mid-save: did that save commit? If so, where.
 
-        Its rows would be at the positions it was given with the leaf hashes it
-        computed. SHARE mode waits for any writer still holding the table lock (our
-        own batch among them, if the server is still running it) before looking.
+        Its rows would be stored under their aggregates' versions with the leaf
+        hashes computed here; none of them would be stored if it did not commit.
+        SHARE mode waits for any writer still holding the table lock (our own save
+        among them, if the server is still running it) before looking.
         """
-        first, last = sealed[0][0], sealed[-1][0]
+        keys = ",".join(["(%s,%s)"] * len(ids))
+        params: list[Any] = []
+        for i, event in zip(ids, stored_events, strict=True):
+            params += [i, event.originator_version]
         try:
             with self.datastore.pool.connection() as conn, conn.cursor() as curs:
                 try:
                     curs.execute(
                         f"BEGIN;LOCK TABLE {self.events_table} IN SHARE MODE;"
-                        f"SELECT notification_id, leaf_hash FROM {self.events_table} "
-                        "WHERE notification_id BETWEEN %s AND %s "
-                        "ORDER BY notification_id",
-                        (first, last),
+                        "SELECT originator_id, originator_version, notification_id, "
+                        f"leaf_hash FROM {self.events_table} "
+                        f"WHERE (originator_id, originator_version) IN ({keys})",
+                        params,
                     )
-                    found = [(row[0], bytes(row[1])) for row in curs.fetchall()]
+                    found = {
+                        (str(row[0]), row[1]): (row[2], bytes(row[3]))
+                        for row in curs.fetchall()
+                    }
                 finally:
                     _rollback_quietly(curs)
         except es.PersistenceError as e:
+            first = stored_events[0]
             msg = (
                 "the connection was lost during a save and the store cannot be "
-                f"reached to learn whether positions {first}-{last} were committed"
+                f"reached to learn whether its {len(stored_events)} event(s) were "
+                f"committed (first: {first.originator_id} version "
+                f"{first.originator_version})"
             )
             raise es.OperationalError(msg) from e
-        return found == [(position, leaf) for position, leaf in sealed]
+        positions = []
+        for i, event, leaf in zip(ids, stored_events, leaves, strict=True):
+            stored = found.get((str(i), event.originator_version))
+            if stored is None or stored[1] != leaf:
+                return None
+            positions.append(stored[0])
+        return positions
 
-    def _save_batch(
+    def _append_call(
         self,
         curs: Any,
-        before: Frontier,
-        after: Frontier,
         stored_events: Sequence[StoredEvent],
-        tracking: Tracking | None,
-        *,
-        locked: bool = False,
-    ) -> tuple[bytes, list[tuple[int, bytes]]]:
-        """The save as one batch of statements. ``locked``: the transaction is open
-        and holds the table lock, ``before`` read under it: nothing to check."""
-        ids = [self._id_param(e.originator_id) for e in stored_events]
-        sealed = seal_rows(
-            after,
-            [
-                (i, e.originator_version, e.topic, e.state)
-                for i, e in zip(ids, stored_events, strict=True)
-            ],
-        )
-        # Literals are written directly rather than by mogrify per row, which was
-        # a third of a 100-event save (bench/README.md). Only text goes through the
-        # driver's quoting; numbers are ints, UUIDs are hex and hyphens, and bytea is
-        # '\x<hex>' (connect() insists on standard_conforming_strings).
-        values = ",".join(
-            f"({int(position)},{self._id_literal(curs, i)},{int(e.originator_version)},"
-            f"{self._topic_literal(curs, e.topic)},'\\x{bytes(e.state).hex()}',"
-            f"'\\x{leaf.hex()}','\\x{nodes.hex()}')"
-            for (position, leaf, nodes), i, e in zip(
-                sealed, ids, stored_events, strict=True
-            )
+        ids: list[UUID | str],
+        leaves: list[bytes],
+    ) -> bytes:
+        """``SELECT <append function>(...)`` with the rows as array literals.
+
+        Literals are written directly rather than by mogrify per value, which was a
+        third of a 100-event save (bench/README.md). Only text goes through the
+        driver's quoting; numbers are ints, UUIDs are hex and hyphens, and bytea is
+        '\\x<hex>' (connect() insists on standard_conforming_strings)."""
+        ids_sql = ",".join(self._id_literal(curs, i) for i in ids)
+        versions = ",".join(str(int(e.originator_version)) for e in stored_events)
+        topics = ",".join(self._topic_literal(curs, e.topic) for e in stored_events)
+        states = ",".join("'\\x" + bytes(e.state).hex() + "'" for e in stored_events)
+        hashes = ",".join("'\\x" + leaf.hex() + "'" for leaf in leaves)
+        return (
+            f"SELECT {self.append_function}("
+            f"ARRAY[{ids_sql}]::{self.datastore.originator_id_type}[],"
+            f"ARRAY[{versions}]::bigint[],ARRAY[{topics}]::text[],"
+            f"ARRAY[{states}]::bytea[],ARRAY[{hashes}]::bytea[],"
+            f"'{int(self.datastore.lock_timeout * 1000)}ms')"
         ).encode()
-        parts = []
-        if not locked:
-            parts += [
-                b"BEGIN",
-                self._lock_statements.encode(),
-                (
-                    f"DO $ledger$BEGIN IF (SELECT tree_size FROM {self.frontier_table})"
-                    f" <> {before.size} THEN RAISE EXCEPTION 'the log frontier moved'"
-                    f" USING ERRCODE = '{FRONTIER_MOVED}'; END IF; END$ledger$"
-                ).encode(),
-            ]
-        parts += [
-            self._insert_prefix + values,
-            curs.mogrify(
-                f"UPDATE {self.frontier_table} SET tree_size = %s, hashes = %s",
-                (after.size, after.to_bytes()),
-            ),
-        ]
-        if tracking is not None:
-            parts.append(self._tracking_statement(curs, tracking))
-        parts += [f"NOTIFY {self.channel}".encode(), b"COMMIT"]
-        return b";".join(parts), [(position, leaf) for position, leaf, _ in sealed]
+
+    def _append_function(self) -> str:
+        """The write path's server half (``APPEND_FUNCTION``), for this table."""
+        return APPEND_FUNCTION.format(
+            function=self.append_function,
+            id_type=self.datastore.originator_id_type,
+            events=self.events_table,
+            frontier=self.frontier_table,
+            channel=f"{self.datastore.schema}_{self.events_table_name}"[:63],
+        )
 
     def _id_literal(self, curs: Any, originator_id: UUID | str) -> str:
         if isinstance(originator_id, UUID):

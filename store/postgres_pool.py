@@ -156,8 +156,9 @@ class Psycopg2ConnectionPool(es.ConnectionPool[PooledConnection]):
         """A connection for the block; a broken one is dropped, not returned to use.
 
         ``writer=True`` takes the pool's writer lock, so in one process only one
-        thread at a time is in the write path (the table lock would serialise them
-        anyway; doing it here keeps the cached frontier exact).
+        thread at a time is in the write path. The table lock would serialise them
+        anyway; waiting here keeps one connection per process, not one per thread,
+        queued on it in the server, where each waiter counts against lock_timeout.
         """
         conn = self.get_connection(is_writer=True if writer else None)
         try:
