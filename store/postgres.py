@@ -35,6 +35,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from eventsourcing import persistence as es
 from eventsourcing.persistence import (
@@ -391,6 +392,15 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
                 (first,) = curs.fetchone()
                 if tracking is not None:
                     curs.execute("COMMIT")
+            except psycopg2.errors.UndefinedFunction as e:
+                _rollback_quietly(curs)
+                msg = (
+                    f"this store has no {self.append_function} function, which "
+                    "every save calls: its tables were made by an older version "
+                    "of the ledger; start once with CREATE_TABLE=yes (the "
+                    "default), which adds it"
+                )
+                raise es.ProgrammingError(msg) from e
             except psycopg2.Error as e:
                 if conn.closed and isinstance(
                     e, psycopg2.OperationalError | psycopg2.InterfaceError

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg2
 import pytest
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import OperationalError, ProgrammingError
 
 from store.postgres import PostgresApplicationRecorder
 from store.postgres_pool import Psycopg2ConnectionPool
@@ -95,3 +95,25 @@ def test_a_save_that_cannot_learn_its_outcome_says_so(
         OperationalError, match=r"whether its 1 event\(s\) were committed"
     ):
         app.save(Note("unknowable"))
+
+
+def test_a_store_made_before_the_append_function_says_how_to_add_it(
+    postgres_url: str,
+) -> None:
+    app = notes_app(postgres_url)
+    app.save(Note("before"))
+    recorder: Any = app.recorder
+    # As a database made by an earlier version looks, opened without creating.
+    with recorder.datastore.pool.connection() as conn, conn.cursor() as curs:
+        curs.execute(f"DROP FUNCTION {recorder.append_function}")
+    app.close()
+
+    unprepared = notes_app(postgres_url, CREATE_TABLE="no")
+    with pytest.raises(ProgrammingError, match="start once with CREATE_TABLE=yes"):
+        unprepared.save(Note("refused"))
+    unprepared.close()
+
+    prepared = notes_app(postgres_url)  # CREATE_TABLE defaults to yes
+    recordings = prepared.save(Note("after"))
+    assert [r.notification.id for r in recordings] == [2]
+    prepared.close()
