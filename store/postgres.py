@@ -371,8 +371,8 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
         leaves: list[bytes],
         tracking: Tracking | None,
     ) -> tuple[str, list[int]]:
-        """One try: "saved" with the positions, "lost" (the connection, after the
-        batch was sent: it may have committed) or "unsent" (before: it did not).
+        """One try: "saved" with the positions, or "lost": the connection failed,
+        and the batch may have been sent and committed, so the caller looks.
 
         One round trip whichever process wrote last: the append function takes the
         table lock, reads the frontier, seals and inserts the rows, advances the
