@@ -307,7 +307,8 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.frontier_table = datastore.table(f"{events_table_name}_frontier")
-        self.channel = quoted(f"{datastore.schema}_{events_table_name}"[:63])
+        self.channel_name = f"{datastore.schema}_{events_table_name}"[:63]
+        self.channel = quoted(self.channel_name)
         self._topic_literals: dict[str, str] = {}
         self.append_function = datastore.table(f"{events_table_name}_append"[:63])
 
@@ -494,7 +495,7 @@ class PostgresApplicationRecorder(PostgresAggregateRecorder, ApplicationRecorder
             id_type=self.datastore.originator_id_type,
             events=self.events_table,
             frontier=self.frontier_table,
-            channel=f"{self.datastore.schema}_{self.events_table_name}"[:63],
+            channel=self.channel_name,
         )
 
     def _id_literal(self, curs: Any, originator_id: UUID | str) -> str:
