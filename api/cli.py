@@ -33,7 +33,7 @@ def _add_status(subparsers: Subparsers) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from store.status import describe_store
+    from evidence.status import describe_store
 
     print(describe_store())
     return 0

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from store.evidence_errors import EvidenceError
+from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -72,9 +72,9 @@ def _add_keys(subparsers: Subparsers) -> None:
 
 
 def _keys_init(args: argparse.Namespace) -> int:
-    from store.checkpoint import log_origin
-    from store.keys import create_key_file, signing_key_path
-    from store.signed_note import COSIGNATURE_V1, ED25519
+    from evidence.checkpoint import log_origin
+    from evidence.keys import create_key_file, signing_key_path
+    from evidence.signed_note import COSIGNATURE_V1, ED25519
 
     if args.witness and not (args.name and args.file):
         raise EvidenceError("a witness key needs --name (the witness's) and --file")
@@ -89,7 +89,7 @@ def _keys_init(args: argparse.Namespace) -> int:
 
 
 def _keys_show(args: argparse.Namespace) -> int:
-    from store.keys import load_key_file, signing_key_path
+    from evidence.keys import load_key_file, signing_key_path
 
     print(load_key_file(args.file or signing_key_path()).vkey())
     return 0
@@ -106,10 +106,10 @@ def _add_checkpoint(subparsers: Subparsers) -> None:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from store.checkpoint import issue_checkpoint, log_origin
-    from store.evidence_db import open_evidence_store
-    from store.keys import load_key_file, signing_key_path
-    from store.signed_note import ED25519
+    from evidence.checkpoint import issue_checkpoint, log_origin
+    from evidence.database import open_evidence_store
+    from evidence.keys import load_key_file, signing_key_path
+    from evidence.signed_note import ED25519
 
     signer = load_key_file(signing_key_path(), ED25519)
     if signer.name != log_origin():
@@ -177,7 +177,7 @@ class _Progress:
 
 
 def _log_verifier(key: str | None) -> Any:
-    from store.keys import load_key_file, read_vkey, signing_key_path
+    from evidence.keys import load_key_file, read_vkey, signing_key_path
 
     if key:
         return read_vkey(key)
@@ -188,8 +188,8 @@ def _log_verifier(key: str | None) -> Any:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from store.evidence_db import open_evidence_store
-    from store.verify import verify_log
+    from evidence.database import open_evidence_store
+    from evidence.verify import verify_log
 
     verifier = _log_verifier(args.key)
     tty = sys.stderr.isatty()
@@ -231,12 +231,12 @@ def _export(args: argparse.Namespace) -> int:
     from eventsourcing.application import Application
 
     from domain.identifiers import case_id
-    from store.bundle import build_bundle, mapper_decoder
-    from store.checkpoint import issue_checkpoint
+    from evidence.bundle import build_bundle, mapper_decoder
+    from evidence.checkpoint import issue_checkpoint
+    from evidence.database import evidence_store
+    from evidence.keys import load_key_file, read_vkey, signing_key_path
+    from evidence.signed_note import ED25519
     from store.config import environment_for
-    from store.evidence_db import evidence_store
-    from store.keys import load_key_file, read_vkey, signing_key_path
-    from store.signed_note import ED25519
 
     with contextlib.suppress(ImportError):
         # The domain registers its stable event topics on import, so the mapper
@@ -311,8 +311,8 @@ def _add_verify_bundle(subparsers: Subparsers) -> None:
 def _verify_bundle(args: argparse.Namespace) -> int:
     import json
 
-    from store.bundle import verify_bundle
-    from store.keys import read_vkey
+    from evidence.bundle import verify_bundle
+    from evidence.keys import read_vkey
 
     verifier = read_vkey(args.key)
     try:
@@ -352,10 +352,10 @@ def _add_witness(subparsers: Subparsers) -> None:
 
 
 def _witness(args: argparse.Namespace) -> int:
-    from store.evidence_db import open_evidence_store
-    from store.keys import load_key_file, read_vkey
-    from store.signed_note import COSIGNATURE_V1
-    from store.witness import StoreLog, witness_log
+    from evidence.database import open_evidence_store
+    from evidence.keys import load_key_file, read_vkey
+    from evidence.signed_note import COSIGNATURE_V1
+    from evidence.witness import StoreLog, witness_log
 
     if args.source and not args.source.startswith(("sqlite:", "postgres")):
         raise EvidenceError("witnessing over the HTTP API arrives with the API")

@@ -32,10 +32,10 @@ def add_project(subparsers: Subparsers) -> None:
 
 def checkpoint_issuer(ledger: JourneyLedger) -> Callable[[int], None] | None:
     """Issue a signed checkpoint every N events or T seconds, if a log key exists."""
-    from store.checkpoint import CheckpointSchedule, issue_checkpoint
-    from store.evidence_db import evidence_store
-    from store.keys import load_key_file, signing_key_path
-    from store.signed_note import ED25519
+    from evidence.checkpoint import CheckpointSchedule, issue_checkpoint
+    from evidence.database import evidence_store
+    from evidence.keys import load_key_file, signing_key_path
+    from evidence.signed_note import ED25519
 
     path = signing_key_path()
     if not path.exists():

@@ -70,7 +70,7 @@ def add_demo(subparsers: Subparsers) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from api.synthetic_estate import progress_bar, seed_estate
     from api.wiring import open_ledger
-    from store.status import describe_store
+    from evidence.status import describe_store
 
     ledger = open_ledger()
     try:

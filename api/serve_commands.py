@@ -194,10 +194,10 @@ def open_services(*, follow: bool = True) -> Services:
 
 def _prepare_demo(services: Services) -> None:
     """A log signing key (./var, or LEDGER_SIGNING_KEY_FILE) and a fresh checkpoint."""
-    from store.checkpoint import issue_checkpoint, log_origin
-    from store.evidence_db import evidence_store
-    from store.keys import create_key_file, load_key_file, signing_key_path
-    from store.signed_note import ED25519
+    from evidence.checkpoint import issue_checkpoint, log_origin
+    from evidence.database import evidence_store
+    from evidence.keys import create_key_file, load_key_file, signing_key_path
+    from evidence.signed_note import ED25519
 
     path = signing_key_path()
     if path.exists():

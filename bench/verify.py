@@ -5,7 +5,7 @@ the bench database by bulk COPY (the rows, leaf hashes and interior nodes exactl
 the write path would store them; setup speed is not what is measured), signs a
 checkpoint at the end, then times, in interleaved rounds:
 
-- ours: ``store.verify.verify_log`` over the whole log (every leaf recomputed, every
+- ours: ``evidence.verify.verify_log`` over the whole log (every leaf recomputed, every
   stored node and the checkpoint's root and signature checked), through the store's
   own connection pool;
 - baseline: raw psycopg2 reading the same columns in the same pages (plain SELECT)
@@ -48,13 +48,13 @@ from bench.store_write import (
     ensure_bench_database,
     machine_info,
 )
-from store.checkpoint import issue_checkpoint
+from evidence.checkpoint import issue_checkpoint
+from evidence.database import evidence_store
+from evidence.signed_note import Ed25519Signer
+from evidence.verify import PAGE_SIZE, verify_log
 from store.config import environment_for
-from store.evidence_db import evidence_store
 from store.merkle import Frontier
 from store.seal import canonical_event_bytes
-from store.signed_note import Ed25519Signer
-from store.verify import PAGE_SIZE, verify_log
 
 RESULTS = Path(__file__).resolve().parent / "results" / "verify.json"
 TARGET_EVENTS_PER_SECOND = 200_000
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("measure", "median events/s", "rounds"),
         (
-            "ledger verify core (store.verify.verify_log)",
+            "ledger verify core (evidence.verify.verify_log)",
             f"{ours_median:,.0f}",
             ", ".join(f"{v:,.0f}" for v in ours),
         ),

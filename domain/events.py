@@ -30,6 +30,9 @@ class RecordedEvent(Aggregate.Event):
     """What every recorded event carries besides its data."""
 
     TOPIC: ClassVar[str]
+    FEED_TYPE: ClassVar[str]
+    """The event's type on the consumers' feed: stable, never derived from the class
+    name, so renaming a class never renames what consumers subscribe to."""
 
     occurred_at: datetime
     recorded_by: str
@@ -62,6 +65,10 @@ class RecordedEvent(Aggregate.Event):
     def apply(self, aggregate: Any) -> None:
         # The aggregate owns how its state changes; the event stays plain data.
         aggregate.take(self)
+
+    def summary(self) -> str:
+        """What happened, in plain words (the timeline's and the feed's text)."""
+        return type(self).__name__
 
     def data(self) -> dict[str, Any]:
         """The event's own fields (not the store's, not the recording metadata)."""
@@ -97,15 +104,20 @@ class CaseOpened(CaseEvent, Aggregate.Created):
     """A case is opened by the first reception under a prisoner number."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:CaseOpened"
+    FEED_TYPE = "journey-ledger.case.opened"
     IDENTITY_FIELDS = frozenset({"prisoner_number"})
     CORRECTABLE = False
     prisoner_number: str
+
+    def summary(self) -> str:
+        return f"Case opened for {self.prisoner_number}"
 
 
 class PrisonerReceived(CaseEvent):
     """A reception: opens a booking (a period of custody)."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:PrisonerReceived"
+    FEED_TYPE = "journey-ledger.prisoner.received"
     IDENTITY_FIELDS = frozenset({"booking_no"})
     booking_no: str
     received_into: str
@@ -114,16 +126,27 @@ class PrisonerReceived(CaseEvent):
     sentence_days: int | None
     personal_details: dict[str, str]
 
+    def summary(self) -> str:
+        return (
+            f"Received into {self.received_into} ({self.movement_reason}, "
+            f"{self.legal_status}), booking {self.booking_no}"
+        )
+
 
 class HealthScreened(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:HealthScreened"
+    FEED_TYPE = "journey-ledger.prisoner.health-screened"
     stage: str
     outcome: str
     referrals: list[str]
 
+    def summary(self) -> str:
+        return f"{self.stage.capitalize()} health screening: {self.outcome}"
+
 
 class NeedsAssessed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:NeedsAssessed"
+    FEED_TYPE = "journey-ledger.prisoner.needs-assessed"
     substance_misuse: bool
     learning_difficulty_or_disability: bool
     literacy_level: str
@@ -132,6 +155,9 @@ class NeedsAssessed(CaseEvent):
     has_bank_account: bool
     housing_on_release: str
     caring_responsibilities: bool
+
+    def summary(self) -> str:
+        return "Needs assessed"
 
 
 class RiskAssessed(CaseEvent):
@@ -142,6 +168,7 @@ class RiskAssessed(CaseEvent):
     """
 
     TOPIC = f"{TOPIC_PREFIX}.case:RiskAssessed"
+    FEED_TYPE = "journey-ledger.prisoner.risk-assessed"
     class_version = 2
     tier: str
     tier_change_level: int
@@ -155,37 +182,57 @@ class RiskAssessed(CaseEvent):
         state["tier"] = combined[0]
         state["tier_change_level"] = int(combined[1:])
 
+    def summary(self) -> str:
+        rosh = self.rosh.replace("_", " ")
+        return f"Tier {self.tier}{self.tier_change_level}, RoSH {rosh}"
+
 
 class SentencePlanAgreed(CaseEvent):
     """Needs and what the prison offers, kept apart so unmet need shows."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:SentencePlanAgreed"
+    FEED_TYPE = "journey-ledger.prisoner.sentence-plan-agreed"
     objectives: list[str]
     interventions_required: list[str]
     interventions_available: list[str]
 
+    def summary(self) -> str:
+        return "Sentence plan agreed"
+
 
 class OfficerAllocated(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:OfficerAllocated"
+    FEED_TYPE = "journey-ledger.prisoner.officer-allocated"
     IDENTITY_FIELDS = frozenset({"officer_id", "role"})
     officer_id: str
     role: str
     reason: str
     override_reason: str | None
 
+    def summary(self) -> str:
+        over = (
+            f" over the limit: {self.override_reason}" if self.override_reason else ""
+        )
+        return f"{self.officer_id} allocated as {self.role}{over}"
+
 
 class OfficerDeallocated(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:OfficerDeallocated"
+    FEED_TYPE = "journey-ledger.prisoner.officer-deallocated"
     IDENTITY_FIELDS = frozenset({"officer_id", "role"})
     officer_id: str
     role: str
     reason: str
+
+    def summary(self) -> str:
+        return f"{self.officer_id} deallocated as {self.role}"
 
 
 class IncidentRecorded(CaseEvent):
     """One person's part in an incident; several people share the incident reference."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:IncidentRecorded"
+    FEED_TYPE = "journey-ledger.prisoner.incident-recorded"
     IDENTITY_FIELDS = frozenset({"incident_ref"})
     incident_ref: str
     incident_type: str
@@ -194,68 +241,112 @@ class IncidentRecorded(CaseEvent):
     severity: str
     narrative: str
 
+    def summary(self) -> str:
+        kind = self.incident_type.replace("_", " ")
+        return f"Incident {self.incident_ref}: {kind} ({self.role}, {self.severity})"
+
 
 class AcctOpened(CaseEvent):
     """An ACCT (self-harm case management) is opened."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:AcctOpened"
+    FEED_TYPE = "journey-ledger.prisoner.acct-opened"
     triggers: list[str]
+
+    def summary(self) -> str:
+        return "ACCT opened"
 
 
 class AcctReviewed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:AcctReviewed"
+    FEED_TYPE = "journey-ledger.prisoner.acct-reviewed"
     outcome: str
+
+    def summary(self) -> str:
+        return f"ACCT reviewed: {self.outcome.replace('_', ' ')}"
 
 
 class AcctClosed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:AcctClosed"
+    FEED_TYPE = "journey-ledger.prisoner.acct-closed"
     reason: str
+
+    def summary(self) -> str:
+        return "ACCT closed"
 
 
 class DrugTestRecorded(CaseEvent):
     """A mandatory drug test (MDT) result."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:DrugTestRecorded"
+    FEED_TYPE = "journey-ledger.prisoner.drug-test-recorded"
     IDENTITY_FIELDS = frozenset({"test_ref"})
     test_ref: str
     reason: str
     result: str
     substances: list[str]
 
+    def summary(self) -> str:
+        found = f" ({', '.join(self.substances)})" if self.substances else ""
+        why = self.reason.replace("_", " ")
+        return f"MDT {self.test_ref} ({why}): {self.result}{found}"
+
 
 class Transferred(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:Transferred"
+    FEED_TYPE = "journey-ledger.prisoner.transferred"
     from_prison: str
     to_prison: str
     movement_reason: str
+
+    def summary(self) -> str:
+        return f"Transferred {self.from_prison} to {self.to_prison}"
 
 
 class TemporaryReleaseStarted(CaseEvent):
     """Release on temporary licence (ROTL) begins."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:TemporaryReleaseStarted"
+    FEED_TYPE = "journey-ledger.prisoner.temporary-release-started"
     rotl_type: str
     expected_return: datetime
+
+    def summary(self) -> str:
+        return f"ROTL ({self.rotl_type}) started"
 
 
 class TemporaryReleaseEnded(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:TemporaryReleaseEnded"
+    FEED_TYPE = "journey-ledger.prisoner.temporary-release-ended"
     failed_to_return: bool
+
+    def summary(self) -> str:
+        return (
+            "Failed to return from ROTL"
+            if self.failed_to_return
+            else "Returned from ROTL"
+        )
 
 
 class ResettlementStepRecorded(CaseEvent):
     """A step on one element of the resettlement passport."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:ResettlementStepRecorded"
+    FEED_TYPE = "journey-ledger.prisoner.resettlement-step-recorded"
     element: str
     status: str
     detail: str
+
+    def summary(self) -> str:
+        element = self.element.replace("_", " ")
+        return f"Resettlement: {element} {self.status.replace('_', ' ')}"
 
 
 class ReleaseDateSet(CaseEvent):
     """A release date; flagged when it falls on a Friday or before a non-working day."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:ReleaseDateSet"
+    FEED_TYPE = "journey-ledger.prisoner.release-date-set"
     DERIVED_FIELDS = frozenset(
         {"flagged", "release_on", "earliest_allowed", "flag_reason"}
     )
@@ -266,57 +357,86 @@ class ReleaseDateSet(CaseEvent):
     earliest_allowed: date
     flag_reason: str | None
 
+    def summary(self) -> str:
+        flag = f" (flagged: {self.flag_reason})" if self.flagged else ""
+        return f"{self.date_type} {self.release_date.isoformat()}{flag}"
+
 
 class EarlyReleaseDayApproved(CaseEvent):
     """The governor's decision to release on an earlier working day."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:EarlyReleaseDayApproved"
+    FEED_TYPE = "journey-ledger.prisoner.early-release-day-approved"
     date_type: str
     approved_date: date
+
+    def summary(self) -> str:
+        return f"Early release day approved: {self.approved_date.isoformat()}"
 
 
 class Released(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:Released"
+    FEED_TYPE = "journey-ledger.prisoner.released"
     DERIVED_FIELDS = frozenset({"release_type"})
     movement_reason: str
     release_type: str
     accommodation: str
 
+    def summary(self) -> str:
+        return f"Released ({self.movement_reason}), {self.accommodation}"
+
 
 class IncentiveLevelReviewed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:IncentiveLevelReviewed"
+    FEED_TYPE = "journey-ledger.prisoner.incentive-level-reviewed"
     level: str
     review_type: str
     reason: str
+
+    def summary(self) -> str:
+        return f"Incentive level {self.level} ({self.review_type})"
 
 
 class EventCorrected(CaseEvent):
     """Corrects fields of an earlier event; the original stays in the history."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:EventCorrected"
+    FEED_TYPE = "journey-ledger.prisoner.event-corrected"
     CORRECTABLE = False
     corrects_version: int
     corrects_topic: str
     reason: str
     corrected_fields: dict[str, Any]
 
+    def summary(self) -> str:
+        fields = ", ".join(self.corrected_fields)
+        return f"Corrected version {self.corrects_version}: {fields} ({self.reason})"
+
 
 class CasesMerged(CaseEvent):
     """Two records of one person joined; recorded on both cases."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:CasesMerged"
+    FEED_TYPE = "journey-ledger.prisoner.merged"
     CORRECTABLE = False
     retired_number: str
     survivor_number: str
+
+    def summary(self) -> str:
+        return f"{self.retired_number} merged into {self.survivor_number}"
 
 
 class CasesUnmerged(CaseEvent):
     """A wrong merge parted again; recorded on both cases."""
 
     TOPIC = f"{TOPIC_PREFIX}.case:CasesUnmerged"
+    FEED_TYPE = "journey-ledger.prisoner.unmerged"
     CORRECTABLE = False
     retired_number: str
     survivor_number: str
+
+    def summary(self) -> str:
+        return f"{self.retired_number} unmerged from {self.survivor_number}"
 
 
 # --- Officer events ----------------------------------------------------------------
@@ -328,24 +448,36 @@ class OfficerEvent(RecordedEvent):
 
 class OfficerRegistered(OfficerEvent, Aggregate.Created):
     TOPIC = f"{TOPIC_PREFIX}.officer:OfficerRegistered"
+    FEED_TYPE = "journey-ledger.officer.registered"
     CORRECTABLE = False
     officer_id: str
     name: str
     roles: list[str]
     home_prison: str
 
+    def summary(self) -> str:
+        return f"Officer {self.officer_id} registered at {self.home_prison}"
+
 
 class CaseAllocated(OfficerEvent):
     TOPIC = f"{TOPIC_PREFIX}.officer:CaseAllocated"
+    FEED_TYPE = "journey-ledger.officer.case-allocated"
     prisoner_number: str
     role: str
     override_reason: str | None
 
+    def summary(self) -> str:
+        return f"{self.prisoner_number} allocated to the caseload as {self.role}"
+
 
 class CaseDeallocated(OfficerEvent):
     TOPIC = f"{TOPIC_PREFIX}.officer:CaseDeallocated"
+    FEED_TYPE = "journey-ledger.officer.case-deallocated"
     prisoner_number: str
     role: str
+
+    def summary(self) -> str:
+        return f"{self.prisoner_number} deallocated from the caseload as {self.role}"
 
 
 def _leaf_classes(base: type[RecordedEvent]) -> list[type[RecordedEvent]]:

@@ -68,63 +68,8 @@ def _data_encoder() -> Callable[[Any], str]:
 encode_data = _data_encoder()
 
 
-SUMMARIES: dict[str, Callable[[Any], str]] = {
-    "CaseOpened": lambda e: f"Case opened for {e.prisoner_number}",
-    "PrisonerReceived": lambda e: (
-        f"Received into {e.received_into} ({e.movement_reason}, {e.legal_status}), "
-        f"booking {e.booking_no}"
-    ),
-    "HealthScreened": lambda e: f"{e.stage.capitalize()} health screening: {e.outcome}",
-    "NeedsAssessed": lambda e: "Needs assessed",
-    "RiskAssessed": lambda e: (
-        f"Tier {e.tier}{e.tier_change_level}, RoSH {e.rosh.replace('_', ' ')}"
-    ),
-    "SentencePlanAgreed": lambda e: "Sentence plan agreed",
-    "OfficerAllocated": lambda e: (
-        f"{e.officer_id} allocated as {e.role}"
-        + (f" over the limit: {e.override_reason}" if e.override_reason else "")
-    ),
-    "OfficerDeallocated": lambda e: f"{e.officer_id} deallocated as {e.role}",
-    "IncidentRecorded": lambda e: (
-        f"Incident {e.incident_ref}: {e.incident_type.replace('_', ' ')} "
-        f"({e.role}, {e.severity})"
-    ),
-    "AcctOpened": lambda e: "ACCT opened",
-    "AcctReviewed": lambda e: f"ACCT reviewed: {e.outcome.replace('_', ' ')}",
-    "AcctClosed": lambda e: "ACCT closed",
-    "DrugTestRecorded": lambda e: (
-        f"MDT {e.test_ref} ({e.reason.replace('_', ' ')}): {e.result}"
-        + (f" ({', '.join(e.substances)})" if e.substances else "")
-    ),
-    "Transferred": lambda e: f"Transferred {e.from_prison} to {e.to_prison}",
-    "TemporaryReleaseStarted": lambda e: f"ROTL ({e.rotl_type}) started",
-    "TemporaryReleaseEnded": lambda e: (
-        "Failed to return from ROTL" if e.failed_to_return else "Returned from ROTL"
-    ),
-    "ResettlementStepRecorded": lambda e: (
-        f"Resettlement: {e.element.replace('_', ' ')} {e.status.replace('_', ' ')}"
-    ),
-    "ReleaseDateSet": lambda e: (
-        f"{e.date_type} {e.release_date.isoformat()}"
-        + (f" (flagged: {e.flag_reason})" if e.flagged else "")
-    ),
-    "EarlyReleaseDayApproved": lambda e: (
-        f"Early release day approved: {e.approved_date.isoformat()}"
-    ),
-    "Released": lambda e: f"Released ({e.movement_reason}), {e.accommodation}",
-    "IncentiveLevelReviewed": lambda e: f"Incentive level {e.level} ({e.review_type})",
-    "EventCorrected": lambda e: (
-        f"Corrected version {e.corrects_version}: {', '.join(e.corrected_fields)} "
-        f"({e.reason})"
-    ),
-    "CasesMerged": lambda e: f"{e.retired_number} merged into {e.survivor_number}",
-    "CasesUnmerged": lambda e: f"{e.retired_number} unmerged from {e.survivor_number}",
-}
-
-
 def summary_of(event: CaseEvent) -> str:
-    describe = SUMMARIES.get(type(event).__name__)
-    return describe(event) if describe else type(event).__name__
+    return event.summary()
 
 
 class TimelineModel(ReadModel):
@@ -218,7 +163,7 @@ def _kind(cls: type) -> _Kind:
         name = cls.__name__
         kind = _Kind(
             name,
-            SUMMARIES.get(name, lambda e: name),
+            cls.summary,
             issubclass(cls, (CasesMerged, CasesUnmerged)),
             issubclass(cls, EventCorrected),
         )

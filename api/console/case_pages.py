@@ -37,12 +37,12 @@ from api.services import Services
 from domain import errors
 from domain.codes import CaseStatus, Tier
 from domain.identifiers import case_id
+from evidence.errors import EvidenceError
+from evidence.keys import load_key_file, signing_key_path
+from evidence.proof_marks import mark_events
+from evidence.signed_note import ED25519, Verifier
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
 from projections.case_state import row_of
-from store.evidence_errors import EvidenceError
-from store.keys import load_key_file, signing_key_path
-from store.proof_marks import mark_events
-from store.signed_note import ED25519, Verifier
 
 log = logging.getLogger("journey_ledger.console")
 

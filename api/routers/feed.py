@@ -90,40 +90,9 @@ MAX_PAGE = 1_000
 STREAM_BUFFER = 256
 """Items a stream's follower may run ahead of the client before it waits."""
 
-# Stable names, never derived from class names: renaming a class must not rename
-# what consumers subscribe to.
-EVENT_TYPES: dict[str, str] = {
-    "CaseOpened": "journey-ledger.case.opened",
-    "PrisonerReceived": "journey-ledger.prisoner.received",
-    "HealthScreened": "journey-ledger.prisoner.health-screened",
-    "NeedsAssessed": "journey-ledger.prisoner.needs-assessed",
-    "RiskAssessed": "journey-ledger.prisoner.risk-assessed",
-    "SentencePlanAgreed": "journey-ledger.prisoner.sentence-plan-agreed",
-    "OfficerAllocated": "journey-ledger.prisoner.officer-allocated",
-    "OfficerDeallocated": "journey-ledger.prisoner.officer-deallocated",
-    "IncidentRecorded": "journey-ledger.prisoner.incident-recorded",
-    "AcctOpened": "journey-ledger.prisoner.acct-opened",
-    "AcctReviewed": "journey-ledger.prisoner.acct-reviewed",
-    "AcctClosed": "journey-ledger.prisoner.acct-closed",
-    "DrugTestRecorded": "journey-ledger.prisoner.drug-test-recorded",
-    "Transferred": "journey-ledger.prisoner.transferred",
-    "TemporaryReleaseStarted": "journey-ledger.prisoner.temporary-release-started",
-    "TemporaryReleaseEnded": "journey-ledger.prisoner.temporary-release-ended",
-    "ResettlementStepRecorded": "journey-ledger.prisoner.resettlement-step-recorded",
-    "ReleaseDateSet": "journey-ledger.prisoner.release-date-set",
-    "EarlyReleaseDayApproved": "journey-ledger.prisoner.early-release-day-approved",
-    "Released": "journey-ledger.prisoner.released",
-    "IncentiveLevelReviewed": "journey-ledger.prisoner.incentive-level-reviewed",
-    "EventCorrected": "journey-ledger.prisoner.event-corrected",
-    "CasesMerged": "journey-ledger.prisoner.merged",
-    "CasesUnmerged": "journey-ledger.prisoner.unmerged",
-    "OfficerRegistered": "journey-ledger.officer.registered",
-    "CaseAllocated": "journey-ledger.officer.case-allocated",
-    "CaseDeallocated": "journey-ledger.officer.case-deallocated",
-}
 EVENT_TYPE_OF_TOPIC: dict[str, str] = {
-    cls.TOPIC: EVENT_TYPES[name]
-    for name, cls in (*CASE_EVENTS.items(), *OFFICER_EVENTS.items())
+    cls.TOPIC: cls.FEED_TYPE
+    for cls in (*CASE_EVENTS.values(), *OFFICER_EVENTS.values())
 }
 FEED_TOPICS: tuple[str, ...] = tuple(sorted(EVENT_TYPE_OF_TOPIC))
 
@@ -304,7 +273,7 @@ class Envelopes:
         if isinstance(event, OfficerRegistered):
             return (
                 None,
-                f"Officer {event.officer_id} registered at {event.home_prison}",
+                event.summary(),
                 f"{self.base_url}/officers/{event.officer_id}/caseload",
             )
         assert isinstance(event, CaseAllocated | CaseDeallocated)

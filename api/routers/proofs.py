@@ -37,11 +37,11 @@ from api.problems import PROBLEM_RESPONSES, problem
 from api.routers.access_log import record_case_read
 from api.routers.parameters import PRISONER_NUMBER
 from api.services import Services, services
-from store.bundle import build_bundle, mapper_decoder, tlog_proof
-from store.checkpoint import issue_checkpoint
-from store.evidence_db import EvidenceStore, StoredCheckpoint, evidence_store
-from store.evidence_errors import EvidenceError
-from store.proofs import consistency_proof, inclusion_proof, root_at
+from evidence.bundle import build_bundle, mapper_decoder, tlog_proof
+from evidence.checkpoint import issue_checkpoint
+from evidence.database import EvidenceStore, StoredCheckpoint, evidence_store
+from evidence.errors import EvidenceError
+from evidence.proofs import consistency_proof, inclusion_proof, root_at
 
 router = APIRouter(tags=["proofs"], responses=PROBLEM_RESPONSES)
 
@@ -379,8 +379,8 @@ def case_bundle(
     """The case's offline bundle, against a checkpoint signed now (so the newest
     events are covered); raises :class:`BundleRefused`."""
     from domain.identifiers import case_id
-    from store.keys import load_key_file, signing_key_path
-    from store.signed_note import ED25519
+    from evidence.keys import load_key_file, signing_key_path
+    from evidence.signed_note import ED25519
 
     with contextlib.suppress(ImportError):
         importlib.import_module("domain.events")  # the domain's stable topics

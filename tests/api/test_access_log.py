@@ -11,9 +11,9 @@ import pytest
 
 from domain.access import AccessLog, AccessLogRead, CaseRead, access_log_id
 from domain.ledger import JourneyLedger
+from evidence.keys import create_key_file
 from projections.catalogue import READ_MODELS
 from projections.rebuild import rebuild
-from store.keys import create_key_file
 from tests.api.conftest import Api, bearer
 from tests.api.journeys import A, ledger_of, seed
 from tests.api.test_queries import ROLES, headers_for

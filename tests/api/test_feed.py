@@ -6,8 +6,8 @@ import json
 import threading
 from typing import Any
 
-from api.routers.feed import EVENT_TYPES, follower_threads
-from domain.events import CASE_EVENTS, OFFICER_EVENTS
+from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads
+from domain.events import CASE_EVENTS, OFFICER_EVENTS, PrisonerReceived
 from tests.api.conftest import RECEPTION, Api, bearer
 from tests.api.journeys import (
     FIRST_NAME,
@@ -57,11 +57,12 @@ def stream(api: Api, headers: dict[str, str] | None = None, **params: Any) -> An
 
 
 def test_every_event_class_has_a_stable_event_type() -> None:
-    assert set(EVENT_TYPES) == set(CASE_EVENTS) | set(OFFICER_EVENTS)
-    names = list(EVENT_TYPES.values())
+    classes = [*CASE_EVENTS.values(), *OFFICER_EVENTS.values()]
+    assert set(EVENT_TYPE_OF_TOPIC) == {cls.TOPIC for cls in classes}
+    names = [cls.FEED_TYPE for cls in classes]
     assert len(set(names)) == len(names)
     assert all(n.startswith("journey-ledger.") for n in names)
-    assert EVENT_TYPES["PrisonerReceived"] == "journey-ledger.prisoner.received"
+    assert PrisonerReceived.FEED_TYPE == "journey-ledger.prisoner.received"
 
 
 def test_who_may_read_the_feed(api: Api) -> None:

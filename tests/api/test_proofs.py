@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from store.bundle import parse_tlog_proof, verify_bundle
-from store.checkpoint import issue_checkpoint, open_checkpoint
-from store.evidence_db import evidence_store
-from store.keys import create_key_file
-from store.proofs import verify_consistency, verify_inclusion
-from store.signed_note import Ed25519Signer
+from evidence.bundle import parse_tlog_proof, verify_bundle
+from evidence.checkpoint import issue_checkpoint, open_checkpoint
+from evidence.database import evidence_store
+from evidence.keys import create_key_file
+from evidence.proofs import verify_consistency, verify_inclusion
+from evidence.signed_note import Ed25519Signer
 from tests.api.conftest import RECEPTION, Api
 
 PEOPLE = ["A1234BC", "B2345CD", "C3456DE"]

@@ -18,9 +18,9 @@ from api.app import create_app
 from api.services import Services
 from api.settings import ApiSettings
 from api.synthetic_estate import seed_estate
-from store.checkpoint import issue_checkpoint, log_origin
-from store.evidence_db import evidence_store
-from store.keys import KEY_FILE_VARIABLE, create_key_file
+from evidence.checkpoint import issue_checkpoint, log_origin
+from evidence.database import evidence_store
+from evidence.keys import KEY_FILE_VARIABLE, create_key_file
 from tests.api.conftest import SECRET, token
 
 __all__ = ["SECRET", "token"]

@@ -8,9 +8,9 @@ from contextlib import closing
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from store.evidence_db import EvidenceStore, evidence_store
+from evidence.database import EvidenceStore, evidence_store
+from evidence.signed_note import Ed25519Signer
 from store.seal import event_leaf_hash
-from store.signed_note import Ed25519Signer
 from tests.postgres_server import connect
 from tests.store.notes import Note, Notes, notes_app
 

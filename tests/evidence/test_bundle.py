@@ -16,19 +16,19 @@ from eventsourcing.persistence import StoredEvent
 
 from api.cli import main
 from domain.identifiers import case_id
-from store.bundle import (
+from evidence.bundle import (
     FORMAT,
     build_bundle,
     mapper_decoder,
     parse_tlog_proof,
     verify_bundle,
 )
-from store.checkpoint import issue_checkpoint
+from evidence.checkpoint import issue_checkpoint
+from evidence.errors import EvidenceError
+from evidence.proofs import verify_inclusion
+from evidence.signed_note import Ed25519Signer
 from store.config import environment_for
-from store.evidence_errors import EvidenceError
-from store.proofs import verify_inclusion
 from store.seal import event_leaf_hash
-from store.signed_note import Ed25519Signer
 from tests.evidence.helpers import ORIGIN, evidence, filled_log, log_signer
 from tests.store.notes import Note
 

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from store.checkpoint import (
+from evidence.checkpoint import (
     Checkpoint,
     CheckpointSchedule,
     issue_checkpoint,
     open_checkpoint,
 )
-from store.evidence_errors import EvidenceError
-from store.keys import load_key_file
+from evidence.errors import EvidenceError
+from evidence.keys import load_key_file
+from evidence.signed_note import parse_vkey
 from store.merkle import EMPTY_ROOT
-from store.signed_note import parse_vkey
 from tests.evidence.helpers import ORIGIN, evidence, filled_log, log_signer, sql
 from tests.evidence.test_signed_note import spec_verify
 
@@ -115,7 +115,7 @@ def test_an_empty_log_gets_the_empty_tree_checkpoint(store_url: str) -> None:
 
 def test_a_checkpoint_from_another_origin_is_refused() -> None:
     signer = log_signer()
-    from store.checkpoint import sign_checkpoint
+    from evidence.checkpoint import sign_checkpoint
 
     note = sign_checkpoint(Checkpoint(ORIGIN, 1, bytes(32)), signer)
     with pytest.raises(EvidenceError, match=r"not the expected 'other\.example/log'"):

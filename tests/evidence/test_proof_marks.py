@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 
-from store.checkpoint import issue_checkpoint
-from store.proof_marks import ProofStatus, mark_events
-from store.signed_note import Ed25519Signer
+from evidence.checkpoint import issue_checkpoint
+from evidence.proof_marks import ProofStatus, mark_events
+from evidence.signed_note import Ed25519Signer
 from tests.evidence.helpers import ORIGIN, evidence, filled_log, row_at, sql
 from tests.store.notes import Notes
 

@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from store.evidence_errors import EvidenceError
-from store.merkle import Frontier, leaf_hash, subtree_root
-from store.proofs import (
+from evidence.errors import EvidenceError
+from evidence.proofs import (
     consistency_proof,
     consistency_ranges,
     inclusion_proof,
@@ -27,6 +26,7 @@ from store.proofs import (
     verify_consistency,
     verify_inclusion,
 )
+from store.merkle import Frontier, leaf_hash, subtree_root
 from tests.evidence.helpers import evidence, filled_log
 
 STORE_VECTORS = Path(__file__).parent.parent / "store" / "vectors"

@@ -2,7 +2,7 @@
 
 The independent signer and verifier below are written from the C2SP signed-note and
 tlog-cosignature texts using ``cryptography`` directly; they share no code with
-``store.signed_note``. Notes made by each must verify with the other.
+``evidence.signed_note``. Notes made by each must verify with the other.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from store.checkpoint import Checkpoint
-from store.evidence_errors import EvidenceError
-from store.signed_note import (
+from evidence.checkpoint import Checkpoint
+from evidence.errors import EvidenceError
+from evidence.signed_note import (
     COSIGNATURE_V1,
     Ed25519Signer,
     open_note,

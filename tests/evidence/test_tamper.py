@@ -15,11 +15,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from api.cli import main
-from store.checkpoint import issue_checkpoint
-from store.keys import create_key_file
+from evidence.checkpoint import issue_checkpoint
+from evidence.keys import create_key_file
+from evidence.signed_note import Ed25519Signer
+from evidence.verify import verify_log
 from store.merkle import Frontier
-from store.signed_note import Ed25519Signer
-from store.verify import verify_log
 from tests.evidence.helpers import (
     ORIGIN,
     evidence,

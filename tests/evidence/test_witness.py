@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from store.checkpoint import Checkpoint, sign_checkpoint
-from store.evidence_db import open_evidence_store
-from store.keys import load_key_file
+from evidence.checkpoint import Checkpoint, sign_checkpoint
+from evidence.database import open_evidence_store
+from evidence.keys import load_key_file
+from evidence.signed_note import COSIGNATURE_V1, Ed25519Signer, parse_vkey
 from store.merkle import Frontier
-from store.signed_note import COSIGNATURE_V1, Ed25519Signer, parse_vkey
 from tests.evidence.helpers import filled_log, leaf_of, row_at, sql
 from tests.evidence.test_signed_note import spec_verify_cosignature
 

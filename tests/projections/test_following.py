@@ -10,11 +10,11 @@ import pytest
 
 from api.cli import main
 from domain.ledger import JourneyLedger
+from evidence.database import open_evidence_store
 from projections.catalogue import all_models
 from projections.database import open_database
 from projections.runner import ProjectionRunner
 from store.config import environment_for
-from store.evidence_db import open_evidence_store
 from tests.ledgers import ctx, ledger_on, receive
 from tests.projections.conftest import ReadModels
 

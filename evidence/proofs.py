@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from store.evidence_errors import EvidenceError
+from evidence.errors import EvidenceError
 from store.merkle import EMPTY_ROOT, HASH_SIZE, node_hash
 
 Range = tuple[int, int]

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from store.checkpoint import Checkpoint, open_checkpoint
-from store.evidence_db import EvidenceStore
-from store.evidence_errors import EvidenceError
-from store.proofs import inclusion_proof, verify_inclusion
+from evidence.checkpoint import Checkpoint, open_checkpoint
+from evidence.database import EvidenceStore
+from evidence.errors import EvidenceError
+from evidence.proofs import inclusion_proof, verify_inclusion
+from evidence.signed_note import Verifier
 from store.seal import event_leaf_hash
-from store.signed_note import Verifier
 
 
 class ProofStatus(StrEnum):

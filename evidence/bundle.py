@@ -26,12 +26,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from store.checkpoint import Checkpoint, open_checkpoint
-from store.evidence_db import EvidenceStore, SealColumns, StoredCheckpoint
-from store.evidence_errors import EvidenceError
-from store.proofs import inclusion_proof, verify_inclusion
+from evidence.checkpoint import Checkpoint, open_checkpoint
+from evidence.database import EvidenceStore, SealColumns, StoredCheckpoint
+from evidence.errors import EvidenceError
+from evidence.proofs import inclusion_proof, verify_inclusion
+from evidence.signed_note import CosignatureVerifier, Verifier, open_note
 from store.seal import event_leaf_hash
-from store.signed_note import CosignatureVerifier, Verifier, open_note
 
 FORMAT = "journey-ledger/case-bundle@v1"
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"

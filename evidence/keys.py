@@ -2,7 +2,7 @@
 
 A key file holds one private key string in the Go sumdb/note encoding
 (``PRIVATE+KEY+<name>+<hex key ID>+base64(type || seed)``, see
-``store.signed_note``) and a newline. It is created with mode 0600 and never
+``evidence.signed_note``) and a newline. It is created with mode 0600 and never
 overwritten unless asked. The log's key file is ``LEDGER_SIGNING_KEY_FILE``, default
 ``./var/ledger-signing.key``.
 """
@@ -13,8 +13,8 @@ import os
 import stat
 from pathlib import Path
 
-from store.evidence_errors import EvidenceError
-from store.signed_note import (
+from evidence.errors import EvidenceError
+from evidence.signed_note import (
     ED25519,
     Ed25519Signer,
     Ed25519Verifier,

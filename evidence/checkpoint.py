@@ -7,7 +7,7 @@ A checkpoint's note text is exactly three lines (c2sp.org/tlog-checkpoint)::
     <base64 RFC 6962 root hash>
 
 signed as a C2SP signed note by the log's Ed25519 key, whose name is the origin.
-Issued checkpoints are appended to the ``checkpoints`` table (``store.evidence_db``).
+Issued checkpoints are appended to the ``checkpoints`` table (``evidence.database``).
 Before signing, the log checks, from stored interior hashes, that the tree it is about
 to sign extends the last checkpoint it signed: a log must never sign two inconsistent
 checkpoints, so a rewritten history stops here instead of being signed.
@@ -25,17 +25,17 @@ from datetime import UTC, datetime
 
 from eventsourcing.persistence import IntegrityError
 
-from store.evidence_db import EvidenceStore, StoredCheckpoint
-from store.evidence_errors import EvidenceError
-from store.merkle import EMPTY_ROOT, HASH_SIZE
-from store.proofs import consistency_proof, verify_consistency
-from store.signed_note import (
+from evidence.database import EvidenceStore, StoredCheckpoint
+from evidence.errors import EvidenceError
+from evidence.proofs import consistency_proof, verify_consistency
+from evidence.signed_note import (
     Ed25519Signer,
     Verifier,
     check_note_text,
     open_note,
     sign_note,
 )
+from store.merkle import EMPTY_ROOT, HASH_SIZE
 
 ORIGIN_VARIABLE = "LEDGER_LOG_ORIGIN"
 DEFAULT_ORIGIN = "journey-ledger.example/log"

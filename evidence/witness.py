@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from store.checkpoint import Checkpoint, open_checkpoint
-from store.evidence_db import EvidenceStore
-from store.evidence_errors import EvidenceError
-from store.proofs import consistency_proof, verify_consistency
-from store.signed_note import COSIGNATURE_V1, Ed25519Signer, Verifier, parse_note
+from evidence.checkpoint import Checkpoint, open_checkpoint
+from evidence.database import EvidenceStore
+from evidence.errors import EvidenceError
+from evidence.proofs import consistency_proof, verify_consistency
+from evidence.signed_note import COSIGNATURE_V1, Ed25519Signer, Verifier, parse_note
 
 
 class LogSource(Protocol):

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from store.evidence_errors import EvidenceError
+from evidence.errors import EvidenceError
 
 ED25519 = 0x01
 """Signature type of plain Ed25519 note signatures (signed-note)."""

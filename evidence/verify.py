@@ -31,11 +31,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 
-from store.checkpoint import Checkpoint, open_checkpoint
-from store.evidence_db import EvidenceStore, StoredCheckpoint
-from store.evidence_errors import EvidenceError
+from evidence.checkpoint import Checkpoint, open_checkpoint
+from evidence.database import EvidenceStore, StoredCheckpoint
+from evidence.errors import EvidenceError
+from evidence.signed_note import Verifier, parse_note
 from store.merkle import Frontier
-from store.signed_note import Verifier, parse_note
 
 PAGE_SIZE = 20_000
 _NODE_PREFIX = b"\x01"
