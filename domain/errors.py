@@ -158,3 +158,17 @@ class MergeNotAllowed(DomainError):
 
 class NotMerged(DomainError):
     rule = "unmerge-only-merged"
+
+
+class UnknownPrison(InvalidValue):
+    """A well-formed prison code that names no prison in the register."""
+
+    rule = "known-prison"
+
+    def __init__(self, code: str, field: str = "prison") -> None:
+        super().__init__(
+            field,
+            f"{code} is not a prison in the register; an operator adds one by "
+            "listing it in the JSON file the LEDGER_PRISONS setting names",
+        )
+        self.code = code
