@@ -104,6 +104,13 @@ def _domain_error(request: Request, e: Exception) -> JSONResponse:
     return problem(409, "rule", "Refused by a rule", e.message, request, rule=e.rule)
 
 
+def _message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        # A misspelt name would otherwise be dropped and the fact recorded without it.
+        return "not a field of this request (check its spelling); nothing was stored"
+    return str(error.get("msg", ""))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -126,7 +133,7 @@ def install(app: FastAPI) -> None:
         details = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-                "message": str(err.get("msg", "")),
+                "message": _message(err),
             }
             for err in e.errors()
         ]

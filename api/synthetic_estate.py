@@ -26,25 +26,110 @@ from eventsourcing.domain import Aggregate
 
 from domain import codes, errors
 from domain.case import Case
+from domain.commands import (
+    AgreeSentencePlan,
+    AllocateOfficer,
+    ApproveEarlyReleaseDay,
+    CloseAcct,
+    CorrectEvent,
+    DeallocateOfficer,
+    EndTemporaryRelease,
+    IncidentPerson,
+    OpenAcct,
+    ReceivePrisoner,
+    RecordDrugTest,
+    RecordHealthScreening,
+    RecordIncident,
+    RecordNeedsAssessment,
+    RecordRelease,
+    RecordResettlementStep,
+    RecordRiskAssessment,
+    RecordTransfer,
+    RegisterOfficer,
+    ReviewAcct,
+    ReviewIncentiveLevel,
+    SetReleaseDate,
+    StartTemporaryRelease,
+)
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
 from domain.officer import CaseloadLimits, Officer
 
 PRISON_CODES = (
-    "LEI", "MDI", "BMI", "WWI", "HLI", "DMI", "PVI", "WLI", "BWI", "NMI", "EXI",
-    "LPI", "DNI", "HMI", "BLI", "CFI", "SWI", "WDI", "FMI", "ONI",
-)  # fmt: skip
+    "LEI",
+    "MDI",
+    "BMI",
+    "WWI",
+    "HLI",
+    "DMI",
+    "PVI",
+    "WLI",
+    "BWI",
+    "NMI",
+    "EXI",
+    "LPI",
+    "DNI",
+    "HMI",
+    "BLI",
+    "CFI",
+    "SWI",
+    "WDI",
+    "FMI",
+    "ONI",
+)
 FIRST_NAMES = (
-    "Ash", "Bailey", "Casey", "Drew", "Eden", "Finley", "Gray", "Harley", "Indy",
-    "Jules", "Kit", "Lee", "Morgan", "Nico", "Oakley", "Parker", "Quinn", "Reese",
-    "Sage", "Tate", "Umber", "Vale", "Wren", "Yael", "Zion",
-)  # fmt: skip
+    "Ash",
+    "Bailey",
+    "Casey",
+    "Drew",
+    "Eden",
+    "Finley",
+    "Gray",
+    "Harley",
+    "Indy",
+    "Jules",
+    "Kit",
+    "Lee",
+    "Morgan",
+    "Nico",
+    "Oakley",
+    "Parker",
+    "Quinn",
+    "Reese",
+    "Sage",
+    "Tate",
+    "Umber",
+    "Vale",
+    "Wren",
+    "Yael",
+    "Zion",
+)
 LAST_NAMES = (
-    "Ashdown", "Brackenbury", "Coldharbour", "Dunmore", "Elmsworth", "Fernhill",
-    "Glenfield", "Hollowmere", "Ivybridge", "Juniper", "Kestrel", "Larkspur",
-    "Moorcroft", "Nettlebed", "Oakhurst", "Pebblestone", "Quarrydale", "Rookwood",
-    "Silverdale", "Thornbury", "Underhill", "Vinecombe", "Westerleigh", "Yarrowby",
-)  # fmt: skip
+    "Ashdown",
+    "Brackenbury",
+    "Coldharbour",
+    "Dunmore",
+    "Elmsworth",
+    "Fernhill",
+    "Glenfield",
+    "Hollowmere",
+    "Ivybridge",
+    "Juniper",
+    "Kestrel",
+    "Larkspur",
+    "Moorcroft",
+    "Nettlebed",
+    "Oakhurst",
+    "Pebblestone",
+    "Quarrydale",
+    "Rookwood",
+    "Silverdale",
+    "Thornbury",
+    "Underhill",
+    "Vinecombe",
+    "Westerleigh",
+    "Yarrowby",
+)
 LOCATIONS = (
     "A wing",
     "B wing",
@@ -155,11 +240,14 @@ class EstateGenerator:
                 role = codes.OfficerRole.KEY_WORKER if i < key_workers else "pom"
                 officer = Officer.register(
                     self.ctx(prison, at),
-                    officer_id=f"{'KW' if i < key_workers else 'POM'}{i:03d}_{prison}",
-                    name=f"{self.rng.choice(FIRST_NAMES)} "
-                    f"{self.rng.choice(LAST_NAMES)}",
-                    roles=[str(role)],
-                    home_prison=prison,
+                    RegisterOfficer(
+                        officer_id=f"{'KW' if i < key_workers else 'POM'}"
+                        f"{i:03d}_{prison}",
+                        name=f"{self.rng.choice(FIRST_NAMES)} "
+                        f"{self.rng.choice(LAST_NAMES)}",
+                        roles=(role,),
+                        home_prison=prison,
+                    ),
                 )
                 staff.append(officer)
                 registered.append(officer)
@@ -188,76 +276,94 @@ class EstateGenerator:
         release_at = at + stay
         vulnerable = rng.random() < 0.06
         case = Case.open(self.ctx(prison, at), number)
-        case.receive(
+        case.execute(
             self.ctx(prison, at),
-            booking_no=f"{rng.randrange(10_000, 99_999)}{rng.choice('ABCDEFGH')}",
-            movement_reason="I" if sentenced else rng.choice(("N", "N", "V", "L")),
-            legal_status="sentenced" if sentenced else "remand",
-            sentence_days=sentence_days,
-            personal_details={
-                "first_name": rng.choice(FIRST_NAMES),
-                "last_name": rng.choice(LAST_NAMES),
-                "date_of_birth": (
-                    date(1960, 1, 1) + timedelta(days=rng.randrange(15_000))
-                ).isoformat(),
-            },
+            ReceivePrisoner(
+                booking_no=f"{rng.randrange(10_000, 99_999)}{rng.choice('ABCDEFGH')}",
+                movement_reason="I" if sentenced else rng.choice(("N", "N", "V", "L")),
+                legal_status="sentenced" if sentenced else "remand",
+                sentence_days=sentence_days,
+                personal_details={
+                    "first_name": rng.choice(FIRST_NAMES),
+                    "last_name": rng.choice(LAST_NAMES),
+                    "date_of_birth": (
+                        date(1960, 1, 1) + timedelta(days=rng.randrange(15_000))
+                    ).isoformat(),
+                },
+            ),
         )
         # Screening: initial due within 24 h (some late), comprehensive within 7 days.
         initial = at + timedelta(hours=rng.choice((2, 4, 6, 10, 20, 30, 50)))
         if initial < end:
-            case.screen_health(
+            case.execute(
                 self.ctx(prison, initial),
-                stage="initial",
-                outcome="screened",
-                referrals=[],
+                RecordHealthScreening(
+                    stage="initial", outcome="screened", referrals=[]
+                ),
             )
             comprehensive = initial + timedelta(days=rng.choice((1, 2, 3, 5, 6, 9, 14)))
             if comprehensive < end:
-                case.screen_health(
+                case.execute(
                     self.ctx(prison, comprehensive),
-                    stage="comprehensive",
-                    outcome="screened",
-                    referrals=["mental health"] if vulnerable else [],
+                    RecordHealthScreening(
+                        stage="comprehensive",
+                        outcome="screened",
+                        referrals=["mental health"] if vulnerable else [],
+                    ),
                 )
         moment = at + timedelta(days=3)
         if moment < end:
-            case.assess_needs(
+            case.execute(
                 self.ctx(prison, moment),
-                substance_misuse=rng.random() < 0.4,
-                learning_difficulty_or_disability=rng.random() < 0.25,
-                literacy_level=rng.choice([c.value for c in codes.LiteracyLevel]),
-                numeracy_level=rng.choice([c.value for c in codes.LiteracyLevel]),
-                has_id=rng.random() < 0.5,
-                has_bank_account=rng.random() < 0.55,
-                housing_on_release=rng.choice(
-                    ("settled", "settled", "temporary", "no_fixed_abode", "not_known")
+                RecordNeedsAssessment(
+                    substance_misuse=rng.random() < 0.4,
+                    learning_difficulty_or_disability=rng.random() < 0.25,
+                    literacy_level=rng.choice([c.value for c in codes.LiteracyLevel]),
+                    numeracy_level=rng.choice([c.value for c in codes.LiteracyLevel]),
+                    has_id=rng.random() < 0.5,
+                    has_bank_account=rng.random() < 0.55,
+                    housing_on_release=rng.choice(
+                        (
+                            "settled",
+                            "settled",
+                            "temporary",
+                            "no_fixed_abode",
+                            "not_known",
+                        )
+                    ),
+                    caring_responsibilities=rng.random() < 0.2,
                 ),
-                caring_responsibilities=rng.random() < 0.2,
             )
         if sentenced and rng.random() < 0.9 and at + timedelta(days=10) < end:
             moment = at + timedelta(days=rng.randrange(5, 40))
             if moment < end:
-                case.assess_risk(
+                case.execute(
                     self.ctx(prison, moment),
-                    tier=rng.choice("ABCCDD"),
-                    tier_change_level=rng.randrange(4),
-                    rosh=rng.choice(("low", "medium", "medium", "high", "very_high")),
-                    likelihood_of_reoffending=rng.choice(("low", "medium", "high")),
-                    assessor=f"Assessor {rng.randrange(1, 60)}",
+                    RecordRiskAssessment(
+                        tier=rng.choice("ABCCDD"),
+                        tier_change_level=rng.randrange(4),
+                        rosh=rng.choice(
+                            ("low", "medium", "medium", "high", "very_high")
+                        ),
+                        likelihood_of_reoffending=rng.choice(("low", "medium", "high")),
+                        assessor=f"Assessor {rng.randrange(1, 60)}",
+                    ),
                 )
                 interventions = [c.value for c in codes.Intervention]
-                case.agree_sentence_plan(
+                case.execute(
                     self.ctx(prison, moment + timedelta(days=7)),
-                    objectives=["reduce risk of reoffending"],
-                    interventions_required=rng.sample(interventions, 2),
-                    interventions_available=rng.sample(interventions, 3),
+                    AgreeSentencePlan(
+                        objectives=["reduce risk of reoffending"],
+                        interventions_required=rng.sample(interventions, 2),
+                        interventions_available=rng.sample(interventions, 3),
+                    ),
                 )
         self._allocate(case, prison, at + timedelta(days=2), end)
-        case.review_incentive_level(
+        case.execute(
             self.ctx(prison, at + timedelta(hours=1)),
-            level="STD",
-            review_type="initial",
-            reason="on reception",
+            ReviewIncentiveLevel(
+                level="STD", review_type="initial", reason="on reception"
+            ),
         )
         # Life inside: incidents, ACCTs, drug tests, a transfer, all in time order.
         day = at + timedelta(days=7)
@@ -277,8 +383,8 @@ class EstateGenerator:
                 self._transfer(case, self.ctx(here, day), day, end)
             day += timedelta(days=rng.randrange(3, 14))
         if case.acct_open and limit < end:
-            case.close_acct(
-                self.ctx(case.prison or prison, limit), reason="risk reduced"
+            case.execute(
+                self.ctx(case.prison or prison, limit), CloseAcct(reason="risk reduced")
             )
         if limit == release_at:
             self._prepare_release(case, release_at, sentenced, vulnerable)
@@ -306,10 +412,13 @@ class EstateGenerator:
         )
         case.allocate_officer(
             ctx,
-            officer_id=officer.officer_id,
-            role="key_worker",
-            reason="new arrival",
-            override_reason=recorded,
+            AllocateOfficer(
+                officer_id=officer.officer_id,
+                role="key_worker",
+                reason="new arrival",
+                override_reason="wing short of key workers" if over else None,
+            ),
+            recorded,
         )
         self.touched_officers[officer.officer_id] = officer
 
@@ -321,8 +430,8 @@ class EstateGenerator:
                 for o in staff
                 if o.officer_id == officer_id
             )
-            case.deallocate_officer(
-                ctx, officer_id=officer_id, role=role, reason=reason
+            case.execute(
+                ctx, DeallocateOfficer(officer_id=officer_id, role=role, reason=reason)
             )
             officer.deallocate(ctx, prisoner_number=case.prisoner_number, role=role)
             self.touched_officers[officer_id] = officer
@@ -330,13 +439,13 @@ class EstateGenerator:
     def _self_harm(self, case: Case, ctx: RequestContext, day: datetime) -> None:
         self._incident(case, ctx, incident_type="self_harm", role="involved")
         if not case.acct_open:
-            case.open_acct(ctx, triggers=["self-harm"])
+            case.execute(ctx, OpenAcct(triggers=["self-harm"]))
         elif self.rng.random() < 0.5:
-            case.review_acct(
-                ctx, outcome=self.rng.choice(("continue", "ready_to_close"))
+            case.execute(
+                ctx, ReviewAcct(outcome=self.rng.choice(("continue", "ready_to_close")))
             )
         else:
-            case.close_acct(ctx, reason="risk reduced")
+            case.execute(ctx, CloseAcct(reason="risk reduced"))
 
     def _incident(
         self,
@@ -348,18 +457,28 @@ class EstateGenerator:
     ) -> None:
         rng = self.rng
         kind = incident_type or rng.choice(
-            ("assault_on_prisoner", "fight", "drug_find", "phone_find", "weapon_find",
-             "assault_on_staff", "disorder", "use_of_force")
-        )  # fmt: skip
-        case.record_incident(
-            ctx,
-            incident_ref=f"IR-{ctx.occurred_at:%Y}-{rng.randrange(1_000_000):06d}",
+            (
+                "assault_on_prisoner",
+                "fight",
+                "drug_find",
+                "phone_find",
+                "weapon_find",
+                "assault_on_staff",
+                "disorder",
+                "use_of_force",
+            )
+        )
+        reference = f"IR-{ctx.occurred_at:%Y}-{rng.randrange(1_000_000):06d}"
+        part = role or rng.choice(("perpetrator", "victim", "involved"))
+        incident = RecordIncident(
+            incident_ref=reference,
             incident_type=kind,
-            role=role or rng.choice(("perpetrator", "victim", "involved")),
             location=rng.choice(LOCATIONS),
             severity=rng.choice(("minor", "minor", "serious", "major")),
             narrative=f"Synthetic account of a {kind.replace('_', ' ')}.",
+            people=(IncidentPerson(prisoner_number=case.prisoner_number, role=part),),
         )
+        case.record_incident(ctx, incident, incident.people[0].role)
 
     def _drug_test(self, case: Case, ctx: RequestContext) -> None:
         rng = self.rng
@@ -367,17 +486,36 @@ class EstateGenerator:
         result = "positive" if roll < 0.10 else "refused" if roll < 0.13 else "negative"
         if roll > 0.995:
             result = "spoilt"
-        case.record_drug_test(
+        case.execute(
             ctx,
-            test_ref=f"MDT-{ctx.prison}-{rng.randrange(1_000_000):06d}",
-            reason=rng.choice(("random", "random", "random", "reasonable_suspicion",
-                               "risk_assessment", "frequent_test_programme")),
-            result=result,
-            substances=rng.sample(
-                ("synthetic_cannabinoids", "cannabis", "buprenorphine", "opiates",
-                 "cocaine", "pregabalin"), 1
-            ) if result == "positive" else [],
-        )  # fmt: skip
+            RecordDrugTest(
+                test_ref=f"MDT-{ctx.prison}-{rng.randrange(1_000_000):06d}",
+                reason=rng.choice(
+                    (
+                        "random",
+                        "random",
+                        "random",
+                        "reasonable_suspicion",
+                        "risk_assessment",
+                        "frequent_test_programme",
+                    )
+                ),
+                result=result,
+                substances=rng.sample(
+                    (
+                        "synthetic_cannabinoids",
+                        "cannabis",
+                        "buprenorphine",
+                        "opiates",
+                        "cocaine",
+                        "pregabalin",
+                    ),
+                    1,
+                )
+                if result == "positive"
+                else [],
+            ),
+        )
 
     def _transfer(
         self, case: Case, ctx: RequestContext, day: datetime, end: datetime
@@ -387,10 +525,14 @@ class EstateGenerator:
             return
         to = self.rng.choice(options)
         self._deallocate_all(case, ctx, reason="transferred")
-        case.transfer(
+        case.execute(
             ctx,
-            to_prison=to,
-            movement_reason=self.rng.choice(("NOTR", "NOTR", "OVCROW", "SEC", "COMP")),
+            RecordTransfer(
+                to_prison=to,
+                movement_reason=self.rng.choice(
+                    ("NOTR", "NOTR", "OVCROW", "SEC", "COMP")
+                ),
+            ),
         )
         self._allocate(case, to, day + timedelta(days=1), end)
 
@@ -401,38 +543,52 @@ class EstateGenerator:
         prison = case.prison or self.prisons[0]
         release_day = release_at.date()
         weeks_before = release_at - timedelta(weeks=12)
-        case.set_release_date(
-            self.ctx(prison, weeks_before), date_type="CRD", release_date=release_day
+        case.execute(
+            self.ctx(prison, weeks_before),
+            SetReleaseDate(date_type="CRD", release_date=release_day),
         )
         flagged = case.release_dates["CRD"]
         if flagged["flagged"] and rng.random() < 0.5:
-            case.approve_early_release_day(
-                self.ctx(prison, weeks_before + timedelta(days=7),
-                         authority=f"GOV_{prison}"),
-                date_type="CRD",
-                approved_date=flagged["earliest_allowed"],
-            )  # fmt: skip
+            case.execute(
+                self.ctx(
+                    prison, weeks_before + timedelta(days=7), authority=f"GOV_{prison}"
+                ),
+                ApproveEarlyReleaseDay(
+                    date_type="CRD", approved_date=flagged["earliest_allowed"]
+                ),
+            )
         for step, element in enumerate(
             rng.sample([c.value for c in codes.PassportElement], 4)
         ):
             moment = weeks_before + timedelta(days=10 + 7 * step)
-            case.record_resettlement_step(
+            case.execute(
                 self.ctx(prison, moment),
-                element=element,
-                status=rng.choice(("done", "done", "in_progress", "support_required",
-                                   "support_declined")),
-                detail="Synthetic resettlement note.",
-            )  # fmt: skip
+                RecordResettlementStep(
+                    element=element,
+                    status=rng.choice(
+                        (
+                            "done",
+                            "done",
+                            "in_progress",
+                            "support_required",
+                            "support_declined",
+                        )
+                    ),
+                    detail="Synthetic resettlement note.",
+                ),
+            )
         if sentenced and rng.random() < 0.15:
             out = release_at - timedelta(days=20)
-            case.start_temporary_release(
+            case.execute(
                 self.ctx(prison, out),
-                rotl_type=rng.choice(("R2", "RO", "C5")),
-                expected_return=out + timedelta(hours=10),
+                StartTemporaryRelease(
+                    rotl_type=rng.choice(("R2", "RO", "C5")),
+                    expected_return=out + timedelta(hours=10),
+                ),
             )
-            case.end_temporary_release(
+            case.execute(
                 self.ctx(prison, out + timedelta(hours=9)),
-                failed_to_return=rng.random() < 0.02,
+                EndTemporaryRelease(failed_to_return=rng.random() < 0.02),
             )
         ctx = self.ctx(prison, release_at)
         self._deallocate_all(case, ctx, reason="released")
@@ -442,25 +598,37 @@ class EstateGenerator:
             if approved
             else release_at
         )
-        case.release(
+        case.execute(
             self.ctx(prison, when),
-            movement_reason=rng.choice(("CR", "CR", "CR", "HR", "SC", "PX"))
-            if sentenced else rng.choice(("BL", "CRTDIS")),
-            accommodation=rng.choice(("settled", "settled", "temporary",
-                                      "approved_premises", "no_fixed_abode")),
-        )  # fmt: skip
+            RecordRelease(
+                movement_reason=rng.choice(("CR", "CR", "CR", "HR", "SC", "PX"))
+                if sentenced
+                else rng.choice(("BL", "CRTDIS")),
+                accommodation=rng.choice(
+                    (
+                        "settled",
+                        "settled",
+                        "temporary",
+                        "approved_premises",
+                        "no_fixed_abode",
+                    )
+                ),
+            ),
+        )
 
     def _duplicate_and_merge(self, survivor: Case, at: datetime, end: datetime) -> Case:
         prison = survivor.bookings[0]["prison"]
         moment = min(at + timedelta(hours=3), end)
         duplicate = Case.open(self.ctx(prison, moment), self.prisoner_number())
-        duplicate.receive(
+        duplicate.execute(
             self.ctx(prison, moment),
-            booking_no=f"{self.rng.randrange(10_000, 99_999)}Z",
-            movement_reason="N",
-            legal_status="remand",
-            sentence_days=None,
-            personal_details=dict(survivor.personal_details),
+            ReceivePrisoner(
+                booking_no=f"{self.rng.randrange(10_000, 99_999)}Z",
+                movement_reason="N",
+                legal_status="remand",
+                sentence_days=None,
+                personal_details=dict(survivor.personal_details),
+            ),
         )
         duplicate.merge_into(self.ctx(prison, moment + timedelta(days=2)), survivor)
         return duplicate
@@ -468,11 +636,13 @@ class EstateGenerator:
     def _correct(self, case: Case, end: datetime) -> None:
         for fact in reversed(case.facts):
             if fact["kind"] == "RiskAssessed":
-                case.correct(
+                case.execute(
                     self.ctx(case.prison or self.prisons[0], end - timedelta(hours=1)),
-                    version=fact["version"],
-                    reason="keyed against the wrong assessment",
-                    corrected_fields={"tier": self.rng.choice("ABCD")},
+                    CorrectEvent(
+                        version=fact["version"],
+                        reason="keyed against the wrong assessment",
+                        corrected_fields={"tier": self.rng.choice("ABCD")},
+                    ),
                 )
                 return
 

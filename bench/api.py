@@ -50,6 +50,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from domain.commands import ReceivePrisoner
+
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -310,13 +312,15 @@ def in_process_commands(url: str, commands: int, warmup: int, workers: int) -> f
                 source="bench",
                 correlation_id=f"bench-{i}",
             )
-            ledger.record_reception(
+            ledger.record(
                 context,
                 number(i),
-                booking_no=RECEPTION["booking_no"],
-                movement_reason=RECEPTION["movement_reason"],
-                legal_status=RECEPTION["legal_status"],
-                personal_details=RECEPTION["personal_details"],
+                ReceivePrisoner(
+                    booking_no=RECEPTION["booking_no"],
+                    movement_reason=RECEPTION["movement_reason"],
+                    legal_status=RECEPTION["legal_status"],
+                    personal_details=RECEPTION["personal_details"],
+                ),
             )
 
         run_parallel(receive, 0, warmup, workers)

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from domain.commands import ReceivePrisoner
+
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -100,12 +102,12 @@ def read_your_writes(
             )
             number = f"Z{i:04d}ZZ"
             started = time.perf_counter()
-            result = ledger.record_reception(
+            result = ledger.record(
                 context,
                 number,
-                booking_no="99999Z",
-                movement_reason="N",
-                legal_status="remand",
+                ReceivePrisoner(
+                    booking_no="99999Z", movement_reason="N", legal_status="remand"
+                ),
             )
             assert result.position is not None
             if not runner.wait_for(result.position, timeout=10):

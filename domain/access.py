@@ -24,7 +24,7 @@ from eventsourcing.utils import register_topic
 from domain.errors import InvalidValue
 from domain.events import TOPIC_PREFIX
 from domain.identifiers import PrisonerNumber
-from domain.validation import text
+from domain.values import Name, Text
 
 ACCESS_NAMESPACE = UUID("5d0c9a7e-2b41-5f3a-9e68-1c7b4a2d8f90")
 """Fixed namespace for access log ids. Never change it."""
@@ -113,8 +113,8 @@ class AccessLog(Aggregate):
         correlation_id: str, roles: list[str],
     ) -> None:  # fmt: skip
         _check(self.reader, at, correlation_id, roles)
-        PrisonerNumber(prisoner_number)
-        text(50)("resource", resource)
+        PrisonerNumber.check("prisoner_number", prisoner_number)
+        Label.check("resource", resource)
         self.trigger_event(
             CaseRead,
             occurred_at=at,
@@ -133,8 +133,8 @@ class AccessLog(Aggregate):
         if len(filters) > MAX_FILTERS:
             raise InvalidValue("filters", f"at most {MAX_FILTERS} filters")
         for name, value in filters.items():
-            text(50)("filters", name)
-            text()("filters", value)
+            Label.check("filters", name)
+            Text.check("filters", value)
         self.trigger_event(
             AccessLogRead,
             occurred_at=at,
@@ -145,15 +145,21 @@ class AccessLog(Aggregate):
         )
 
 
+class Label(Text):
+    """What was read, or a filter's name."""
+
+    max_length = 50
+
+
 def _check(reader: str, at: datetime, correlation_id: str, roles: list[str]) -> None:
-    text()("reader", reader)
-    text()("correlation_id", correlation_id)
+    Text.check("reader", reader)
+    Text.check("correlation_id", correlation_id)
     if at.tzinfo is None:
         raise InvalidValue("occurred_at", "occurred_at must include a time zone")
     if len(roles) > MAX_ROLES:
         raise InvalidValue("roles", f"at most {MAX_ROLES} roles")
     for role in roles:
-        text(100)("roles", role)
+        Name.check("roles", role)
 
 
 for _cls in ACCESS_EVENTS.values():

@@ -9,13 +9,15 @@ folded again, so what the case shows is always what the history, as corrected, s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate
 
-from domain import codes
+from domain import codes, commands
 from domain.codes import CaseStatus
+from domain.commands import CaseCommand, plain
 from domain.context import RequestContext
 from domain.errors import (
     AcctAlreadyOpen,
@@ -74,7 +76,28 @@ from domain.events import (
 )
 from domain.identifiers import PrisonerNumber, case_id
 from domain.release_days import release_day_advice
-from domain.validation import text, validate
+from domain.values import check_value
+
+CaseMethod = Callable[["Case", RequestContext, Any], None]
+CASE_METHODS: dict[type[CaseCommand], CaseMethod] = {}
+"""The case's method for each command it carries out by itself."""
+
+C = TypeVar("C", bound=CaseCommand)
+
+
+def carries_out(
+    command: type[C],
+) -> Callable[[Callable[[Case, RequestContext, C], None]], Callable[..., None]]:
+    """Register a case method as the one that carries out ``command``."""
+
+    def register(
+        method: Callable[[Case, RequestContext, C], None],
+    ) -> Callable[..., None]:
+        CASE_METHODS[command] = method
+        return method
+
+    return register
+
 
 IN_CUSTODY = frozenset({CaseStatus.IN_CUSTODY, CaseStatus.ON_ROTL})
 
@@ -93,7 +116,6 @@ def _release_day_fields(release_date: date) -> dict[str, Any]:
 
 
 def _release_type_fields(movement_reason: str) -> dict[str, Any]:
-    validate("Released", {"movement_reason": movement_reason})
     reason = codes.ReleaseReason(movement_reason)
     return {"release_type": codes.RELEASE_TYPE_OF_REASON[reason].value}
 
@@ -130,7 +152,7 @@ class Case(Aggregate):
 
     @classmethod
     def open(cls, ctx: RequestContext, prisoner_number: str) -> Case:
-        PrisonerNumber(prisoner_number)
+        PrisonerNumber.check("prisoner_number", prisoner_number)
         return cls._create(
             CaseOpened,
             id=case_id(prisoner_number),
@@ -330,21 +352,19 @@ class Case(Aggregate):
     def _record(
         self, event_class: type[CaseEvent], ctx: RequestContext, **fields: Any
     ) -> None:
-        validate(event_class.__name__, fields)
-        self.trigger_event(event_class, **ctx.metadata(), **fields)
+        self.trigger_event(event_class, **ctx.metadata(), **plain(fields))
+
+    def execute(self, ctx: RequestContext, command: CaseCommand) -> None:
+        """Carry out a command on this case (by the method registered for it)."""
+        method = CASE_METHODS.get(type(command))
+        if method is None:
+            raise TypeError(f"no method of the case carries out {type(command)}")
+        method(self, ctx, command)
 
     # --- commands -------------------------------------------------------------------
 
-    def receive(
-        self,
-        ctx: RequestContext,
-        *,
-        booking_no: str,
-        movement_reason: str,
-        legal_status: str,
-        sentence_days: int | None,
-        personal_details: dict[str, str],
-    ) -> None:
+    @carries_out(commands.ReceivePrisoner)
+    def receive(self, ctx: RequestContext, c: commands.ReceivePrisoner) -> None:
         self._require_live()
         if self.in_custody:
             raise AlreadyInCustody(
@@ -354,99 +374,67 @@ class Case(Aggregate):
         self._record(
             PrisonerReceived,
             ctx,
-            booking_no=booking_no,
             received_into=ctx.prison,
-            movement_reason=movement_reason,
-            legal_status=legal_status,
-            sentence_days=sentence_days,
-            personal_details=personal_details,
+            **{**c.fields(), "personal_details": c.personal_details or {}},
         )
 
+    @carries_out(commands.RecordHealthScreening)
     def screen_health(
-        self, ctx: RequestContext, *, stage: str, outcome: str, referrals: list[str]
+        self, ctx: RequestContext, c: commands.RecordHealthScreening
     ) -> None:
         self._require_custody()
-        validate("HealthScreened", {"stage": stage})
-        if stage == codes.ScreeningStage.INITIAL and stage in self.screenings:
+        if c.stage == codes.ScreeningStage.INITIAL and c.stage in self.screenings:
             raise ScreeningOutOfOrder(
                 "the initial health screening is already recorded for this booking"
             )
         if (
-            stage == codes.ScreeningStage.COMPREHENSIVE
+            c.stage == codes.ScreeningStage.COMPREHENSIVE
             and codes.ScreeningStage.INITIAL not in self.screenings
         ):
             raise ScreeningOutOfOrder(
                 "a comprehensive health screening needs the initial one first"
             )
-        self._record(
-            HealthScreened, ctx, stage=stage, outcome=outcome, referrals=referrals
-        )
+        self._record(HealthScreened, ctx, **c.fields())
 
-    def assess_needs(self, ctx: RequestContext, **needs: Any) -> None:
+    @carries_out(commands.RecordNeedsAssessment)
+    def assess_needs(
+        self, ctx: RequestContext, c: commands.RecordNeedsAssessment
+    ) -> None:
         self._require_custody()
-        self._record(NeedsAssessed, ctx, **needs)
+        self._record(NeedsAssessed, ctx, **c.fields())
 
+    @carries_out(commands.RecordRiskAssessment)
     def assess_risk(
-        self,
-        ctx: RequestContext,
-        *,
-        tier: str,
-        tier_change_level: int,
-        rosh: str,
-        likelihood_of_reoffending: str,
-        assessor: str,
+        self, ctx: RequestContext, c: commands.RecordRiskAssessment
     ) -> None:
         self._require_custody()
-        self._record(
-            RiskAssessed,
-            ctx,
-            tier=tier,
-            tier_change_level=tier_change_level,
-            rosh=rosh,
-            likelihood_of_reoffending=likelihood_of_reoffending,
-            assessor=assessor,
-        )
+        self._record(RiskAssessed, ctx, **c.fields())
 
+    @carries_out(commands.AgreeSentencePlan)
     def agree_sentence_plan(
-        self,
-        ctx: RequestContext,
-        *,
-        objectives: list[str],
-        interventions_required: list[str],
-        interventions_available: list[str],
+        self, ctx: RequestContext, c: commands.AgreeSentencePlan
     ) -> None:
         self._require_custody()
-        self._record(
-            SentencePlanAgreed,
-            ctx,
-            objectives=objectives,
-            interventions_required=interventions_required,
-            interventions_available=interventions_available,
-        )
+        self._record(SentencePlanAgreed, ctx, **c.fields())
 
     def allocate_officer(
         self,
         ctx: RequestContext,
-        *,
-        officer_id: str,
-        role: str,
-        reason: str,
-        override_reason: str | None,
+        c: commands.AllocateOfficer,
+        recorded_override: str | None,
     ) -> None:
-        self.check_allocation(officer_id=officer_id, role=role)
+        """Record the allocation; the officer's caseload decided whether an override
+        was needed (``recorded_override``), so both aggregates agree."""
+        self.check_allocation(officer_id=c.officer_id, role=c.role)
         self._record(
             OfficerAllocated,
             ctx,
-            officer_id=officer_id,
-            role=role,
-            reason=reason,
-            override_reason=override_reason,
+            **{**c.fields(), "override_reason": recorded_override},
         )
 
     def check_allocation(self, *, officer_id: str, role: str) -> None:
         """The case's rules for an allocation (the officer has its own)."""
         self._require_custody()
-        validate("OfficerAllocated", {"officer_id": officer_id, "role": role})
         held_by = self.officers.get(role)
         if held_by is not None:
             raise AlreadyAllocated(
@@ -454,170 +442,126 @@ class Case(Aggregate):
                 "deallocate first"
             )
 
+    @carries_out(commands.DeallocateOfficer)
     def deallocate_officer(
-        self, ctx: RequestContext, *, officer_id: str, role: str, reason: str
+        self, ctx: RequestContext, c: commands.DeallocateOfficer
     ) -> None:
         self._require_custody()
-        if self.officers.get(role) != officer_id:
+        if self.officers.get(c.role) != c.officer_id:
             raise NotAllocated(
-                f"{officer_id} is not the {role} of {self.prisoner_number}"
+                f"{c.officer_id} is not the {c.role} of {self.prisoner_number}"
             )
-        self._record(
-            OfficerDeallocated, ctx, officer_id=officer_id, role=role, reason=reason
-        )
+        self._record(OfficerDeallocated, ctx, **c.fields())
 
     def record_incident(
         self,
         ctx: RequestContext,
-        *,
-        incident_ref: str,
-        incident_type: str,
+        incident: commands.RecordIncident,
         role: str,
-        location: str,
-        severity: str,
-        narrative: str,
     ) -> None:
+        """This person's part (``role``) in an incident recorded on several cases."""
         self._require_custody()
-        self._record(
-            IncidentRecorded,
-            ctx,
-            incident_ref=incident_ref,
-            incident_type=incident_type,
-            role=role,
-            location=location,
-            severity=severity,
-            narrative=narrative,
-        )
+        fields = incident.fields()
+        del fields["people"]
+        self._record(IncidentRecorded, ctx, **fields, role=role)
 
-    def open_acct(self, ctx: RequestContext, *, triggers: list[str]) -> None:
+    @carries_out(commands.OpenAcct)
+    def open_acct(self, ctx: RequestContext, c: commands.OpenAcct) -> None:
         self._require_custody()
         if self.acct_open:
             raise AcctAlreadyOpen(f"{self.prisoner_number} already has an open ACCT")
-        self._record(AcctOpened, ctx, triggers=triggers)
+        self._record(AcctOpened, ctx, **c.fields())
 
-    def review_acct(self, ctx: RequestContext, *, outcome: str) -> None:
+    @carries_out(commands.ReviewAcct)
+    def review_acct(self, ctx: RequestContext, c: commands.ReviewAcct) -> None:
         self._require_custody()
         if not self.acct_open:
             raise NoOpenAcct(f"{self.prisoner_number} has no open ACCT to review")
-        self._record(AcctReviewed, ctx, outcome=outcome)
+        self._record(AcctReviewed, ctx, **c.fields())
 
-    def close_acct(self, ctx: RequestContext, *, reason: str) -> None:
+    @carries_out(commands.CloseAcct)
+    def close_acct(self, ctx: RequestContext, c: commands.CloseAcct) -> None:
         self._require_custody()
         if not self.acct_open:
             raise NoOpenAcct(f"{self.prisoner_number} has no open ACCT to close")
-        self._record(AcctClosed, ctx, reason=reason)
+        self._record(AcctClosed, ctx, **c.fields())
 
-    def record_drug_test(
-        self,
-        ctx: RequestContext,
-        *,
-        test_ref: str,
-        reason: str,
-        result: str,
-        substances: list[str],
-    ) -> None:
+    @carries_out(commands.RecordDrugTest)
+    def record_drug_test(self, ctx: RequestContext, c: commands.RecordDrugTest) -> None:
         self._require_custody()
-        if substances and result != codes.DrugTestResult.POSITIVE:
+        if c.substances and c.result != codes.DrugTestResult.POSITIVE:
             raise InvalidValue(
                 "substances", "substances are recorded only with a positive result"
             )
-        self._record(
-            DrugTestRecorded,
-            ctx,
-            test_ref=test_ref,
-            reason=reason,
-            result=result,
-            substances=substances,
-        )
+        self._record(DrugTestRecorded, ctx, **c.fields())
 
-    def transfer(
-        self, ctx: RequestContext, *, to_prison: str, movement_reason: str
-    ) -> None:
+    @carries_out(commands.RecordTransfer)
+    def transfer(self, ctx: RequestContext, c: commands.RecordTransfer) -> None:
         self._require_in_prison()
-        if to_prison == self.prison:
+        if c.to_prison == self.prison:
             raise TransferToSamePrison(
                 f"{self.prisoner_number} is already at {self.prison}"
             )
-        self._record(
-            Transferred,
-            ctx,
-            from_prison=self.prison,
-            to_prison=to_prison,
-            movement_reason=movement_reason,
-        )
+        self._record(Transferred, ctx, from_prison=self.prison, **c.fields())
 
+    @carries_out(commands.StartTemporaryRelease)
     def start_temporary_release(
-        self, ctx: RequestContext, *, rotl_type: str, expected_return: datetime
+        self, ctx: RequestContext, c: commands.StartTemporaryRelease
     ) -> None:
         self._require_in_prison()
-        self._record(
-            TemporaryReleaseStarted,
-            ctx,
-            rotl_type=rotl_type,
-            expected_return=expected_return,
-        )
+        self._record(TemporaryReleaseStarted, ctx, **c.fields())
 
+    @carries_out(commands.EndTemporaryRelease)
     def end_temporary_release(
-        self, ctx: RequestContext, *, failed_to_return: bool
+        self, ctx: RequestContext, c: commands.EndTemporaryRelease
     ) -> None:
         self._require_custody()
         if self.status != CaseStatus.ON_ROTL:
             raise NotOnTemporaryRelease(
                 f"{self.prisoner_number} is not on temporary release"
             )
-        self._record(TemporaryReleaseEnded, ctx, failed_to_return=failed_to_return)
+        self._record(TemporaryReleaseEnded, ctx, **c.fields())
 
+    @carries_out(commands.RecordResettlementStep)
     def record_resettlement_step(
-        self, ctx: RequestContext, *, element: str, status: str, detail: str
+        self, ctx: RequestContext, c: commands.RecordResettlementStep
     ) -> None:
         self._require_custody()
-        self._record(
-            ResettlementStepRecorded, ctx, element=element, status=status, detail=detail
-        )
+        self._record(ResettlementStepRecorded, ctx, **c.fields())
 
-    def set_release_date(
-        self, ctx: RequestContext, *, date_type: str, release_date: date
-    ) -> None:
+    @carries_out(commands.SetReleaseDate)
+    def set_release_date(self, ctx: RequestContext, c: commands.SetReleaseDate) -> None:
         self._require_custody()
-        validate(
-            "ReleaseDateSet", {"date_type": date_type, "release_date": release_date}
-        )
         self._record(
             ReleaseDateSet,
             ctx,
-            date_type=date_type,
-            release_date=release_date,
-            **_release_day_fields(release_date),
+            **c.fields(),
+            **_release_day_fields(c.release_date),
         )
 
+    @carries_out(commands.ApproveEarlyReleaseDay)
     def approve_early_release_day(
-        self, ctx: RequestContext, *, date_type: str, approved_date: date
+        self, ctx: RequestContext, c: commands.ApproveEarlyReleaseDay
     ) -> None:
         self._require_custody()
         if ctx.authority is None:
             raise AuthorityRequired(
                 "an early release day needs the authorising governor named"
             )
-        release = self.release_dates.get(date_type)
+        release = self.release_dates.get(c.date_type)
         if release is None or not release["flagged"]:
             raise NoFlaggedReleaseDate(
-                f"{self.prisoner_number} has no flagged {date_type} release date"
+                f"{self.prisoner_number} has no flagged {c.date_type} release date"
             )
-        if not release["earliest_allowed"] <= approved_date <= release["release_on"]:
+        if not release["earliest_allowed"] <= c.approved_date <= release["release_on"]:
             raise EarlyReleaseDayNotAllowed(
-                f"{approved_date} is outside the days policy allows "
+                f"{c.approved_date} is outside the days policy allows "
                 f"({release['earliest_allowed']} to {release['release_on']})"
             )
-        self._record(
-            EarlyReleaseDayApproved,
-            ctx,
-            date_type=date_type,
-            approved_date=approved_date,
-        )
+        self._record(EarlyReleaseDayApproved, ctx, **c.fields())
 
-    def release(
-        self, ctx: RequestContext, *, movement_reason: str, accommodation: str
-    ) -> None:
+    @carries_out(commands.RecordRelease)
+    def release(self, ctx: RequestContext, c: commands.RecordRelease) -> None:
         self._require_live()
         if not self.in_custody:
             raise NoOpenBooking(
@@ -630,32 +574,21 @@ class Case(Aggregate):
         self._record(
             Released,
             ctx,
-            movement_reason=movement_reason,
-            **_release_type_fields(movement_reason),
-            accommodation=accommodation,
+            **c.fields(),
+            **_release_type_fields(c.movement_reason),
         )
 
+    @carries_out(commands.ReviewIncentiveLevel)
     def review_incentive_level(
-        self, ctx: RequestContext, *, level: str, review_type: str, reason: str
+        self, ctx: RequestContext, c: commands.ReviewIncentiveLevel
     ) -> None:
         self._require_custody()
-        self._record(
-            IncentiveLevelReviewed,
-            ctx,
-            level=level,
-            review_type=review_type,
-            reason=reason,
-        )
+        self._record(IncentiveLevelReviewed, ctx, **c.fields())
 
-    def correct(
-        self,
-        ctx: RequestContext,
-        *,
-        version: int,
-        reason: str,
-        corrected_fields: dict[str, Any],
-    ) -> None:
-        """Correct fields of the event at ``version``; the original stays."""
+    @carries_out(commands.CorrectEvent)
+    def correct(self, ctx: RequestContext, c: commands.CorrectEvent) -> None:
+        """Correct fields of the event at ``c.version``; the original stays."""
+        version = c.version
         fact = next((f for f in self.facts if f["version"] == version), None)
         if fact is None:
             if 1 <= version <= self.version:
@@ -666,15 +599,10 @@ class Case(Aggregate):
             raise CorrectionTargetMissing(
                 f"{self.prisoner_number} has no event at version {version}"
             )
-        if str(version) in self.corrections:
-            raise AlreadyCorrected(
-                f"version {version} of {self.prisoner_number} was already corrected "
-                f"by version {self.corrections[str(version)]}"
-            )
         event_class = CASE_EVENTS[fact["kind"]]
-        if not corrected_fields:
-            raise InvalidValue("corrected_fields", "name at least one field to correct")
-        for name in corrected_fields:
+        declared = event_class.data_fields()
+        corrected: dict[str, Any] = {}
+        for name, value in c.corrected_fields.items():
             if name in event_class.IDENTITY_FIELDS or name in (
                 RecordedEvent.METADATA_FIELDS
             ):
@@ -688,16 +616,25 @@ class Case(Aggregate):
                     f"{name} of {fact['kind']} is worked out by the ledger; correct "
                     "the field it comes from",
                 )
-        validate(fact["kind"], corrected_fields)
-        corrected_fields = {**corrected_fields, **_rederived(fact, corrected_fields)}
-        text()("reason", reason)
+            if name == "occurred_at":
+                corrected[name] = check_value(datetime, name, value)
+            elif name in declared:
+                corrected[name] = plain(check_value(declared[name], name, value))
+            else:
+                raise InvalidValue(name, f"{fact['kind']} has no field {name!r}")
+        if str(version) in self.corrections:
+            raise AlreadyCorrected(
+                f"version {version} of {self.prisoner_number} was already corrected "
+                f"by version {self.corrections[str(version)]}"
+            )
+        corrected |= _rederived(fact, corrected)
         self.trigger_event(
             EventCorrected,
             **ctx.metadata(),
             corrects_version=version,
             corrects_topic=event_class.TOPIC,
-            reason=reason,
-            corrected_fields=dict(corrected_fields),
+            reason=str(c.reason),
+            corrected_fields=corrected,
         )
 
     def merge_into(self, ctx: RequestContext, survivor: Case) -> None:

@@ -6,24 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import InvalidValue, OutsideRemit
+from domain.errors import OutsideRemit
 from domain.identifiers import PrisonCode
-
-MAX_TEXT = 200
-
-
-def _text(field: str, value: str | None, *, required: bool) -> None:
-    if value is None:
-        if required:
-            raise InvalidValue(field, f"{field} is required")
-        return
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
-        raise InvalidValue(field, f"{field} must be 1-{MAX_TEXT} characters")
+from domain.values import Text, check_value
 
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The recording metadata every event carries (DESIGN section 4).
+    """The recording metadata every event carries.
 
     ``occurred_at`` is when the thing happened (valid time); when not given, now. The
     store's own timestamp on each event is when it was recorded.
@@ -42,19 +32,21 @@ class RequestContext:
     against each case as it loads it for the command, inside the command's
     load-act-save loop: a transfer that commits in between makes the save collide,
     and the re-run sees where the case is now. Not recorded on the events."""
+    request_digest: str | None = None
+    """What identifies the request (``domain.commands.request_digest``); set by the
+    ledger as it runs the command, and recorded on each event it makes."""
 
     def __post_init__(self) -> None:
-        _text("recorded_by", self.recorded_by, required=True)
-        PrisonCode(self.prison)
-        _text("source", self.source, required=True)
-        _text("correlation_id", self.correlation_id, required=True)
-        _text("source_ref", self.source_ref, required=False)
-        _text("authority", self.authority, required=False)
-        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
-            raise InvalidValue("occurred_at", "occurred_at must include a time zone")
+        Text.check("recorded_by", self.recorded_by)
+        PrisonCode.check("prison", self.prison)
+        Text.check("source", self.source)
+        Text.check("correlation_id", self.correlation_id)
+        check_value(Text | None, "source_ref", self.source_ref)
+        check_value(Text | None, "authority", self.authority)
+        check_value(datetime | None, "occurred_at", self.occurred_at)
         if self.remit is not None:
             for prison in self.remit:
-                PrisonCode(prison)
+                PrisonCode.check("remit", prison)
             self.require_remit(self.prison, "the recording prison")
 
     def require_remit(self, prison: str, what: str) -> None:
@@ -72,4 +64,5 @@ class RequestContext:
             "source_ref": self.source_ref,
             "correlation_id": self.correlation_id,
             "authority": self.authority,
+            "request_digest": self.request_digest,
         }

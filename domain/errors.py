@@ -172,3 +172,13 @@ class UnknownPrison(InvalidValue):
             "listing it in the JSON file the LEDGER_PRISONS setting names",
         )
         self.code = code
+
+
+class ReferenceReused(InvalidValue):
+    """A client's reference (``source_ref`` or ``Idempotency-Key``) already names
+    another request on this case."""
+
+    rule = "one-request-per-reference"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("source_ref", message)

@@ -17,11 +17,32 @@ ledger runs with a cipher key.
 
 from __future__ import annotations
 
+from dataclasses import field, fields
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import register_topic
+
+from domain import codes
+from domain.identifiers import (
+    BookingNumber,
+    DrugTestReference,
+    IncidentReference,
+    OfficerId,
+    PrisonCode,
+    PrisonerNumber,
+)
+from domain.values import (
+    EventVersion,
+    Name,
+    Narrative,
+    PersonalDetails,
+    SentenceDays,
+    Text,
+    TierChangeLevel,
+    declared_fields,
+)
 
 TOPIC_PREFIX = "journey-ledger"
 
@@ -41,6 +62,11 @@ class RecordedEvent(Aggregate.Event):
     source_ref: str | None
     correlation_id: str
     authority: str | None
+    request_digest: str | None = field(default=None, kw_only=True)
+    """A digest of the request that recorded this event (who sent which command with
+    which fields; ``domain.commands.request_digest``), so a re-sent request with the
+    same ``source_ref`` is told apart from another request under a reused reference.
+    Events recorded before it was kept have none."""
 
     METADATA_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -50,6 +76,7 @@ class RecordedEvent(Aggregate.Event):
             "source_ref",
             "correlation_id",
             "authority",
+            "request_digest",
         }
     )
     """Facts about the recording itself: never corrected (``occurred_at`` can be)."""
@@ -69,6 +96,18 @@ class RecordedEvent(Aggregate.Event):
     def summary(self) -> str:
         """What happened, in plain words (the timeline's and the feed's text)."""
         return type(self).__name__
+
+    @classmethod
+    def data_fields(cls) -> dict[str, Any]:
+        """The event's own fields (what ``data`` holds) and their declared types."""
+        found = _DATA_FIELDS.get(cls)
+        if found is None:
+            hints = declared_fields(cls)
+            skip = _BASE_FIELDS | cls.METADATA_FIELDS | {"occurred_at"}
+            found = _DATA_FIELDS[cls] = {
+                f.name: hints[f.name] for f in fields(cls) if f.name not in skip
+            }
+        return found
 
     def data(self) -> dict[str, Any]:
         """The event's own fields (not the store's, not the recording metadata)."""
@@ -91,6 +130,7 @@ _BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic"}
 )
 _SKIPPED: dict[type[RecordedEvent], tuple[str, ...]] = {}
+_DATA_FIELDS: dict[type[RecordedEvent], dict[str, Any]] = {}
 
 
 # --- Case events -------------------------------------------------------------------
@@ -107,7 +147,7 @@ class CaseOpened(CaseEvent, Aggregate.Created):
     FEED_TYPE = "journey-ledger.case.opened"
     IDENTITY_FIELDS = frozenset({"prisoner_number"})
     CORRECTABLE = False
-    prisoner_number: str
+    prisoner_number: PrisonerNumber
 
     def summary(self) -> str:
         return f"Case opened for {self.prisoner_number}"
@@ -119,12 +159,12 @@ class PrisonerReceived(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:PrisonerReceived"
     FEED_TYPE = "journey-ledger.prisoner.received"
     IDENTITY_FIELDS = frozenset({"booking_no"})
-    booking_no: str
-    received_into: str
-    movement_reason: str
-    legal_status: str
-    sentence_days: int | None
-    personal_details: dict[str, str]
+    booking_no: BookingNumber
+    received_into: PrisonCode
+    movement_reason: codes.AdmissionReason
+    legal_status: codes.LegalStatus
+    sentence_days: SentenceDays | None
+    personal_details: PersonalDetails
 
     def summary(self) -> str:
         return (
@@ -136,9 +176,9 @@ class PrisonerReceived(CaseEvent):
 class HealthScreened(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:HealthScreened"
     FEED_TYPE = "journey-ledger.prisoner.health-screened"
-    stage: str
-    outcome: str
-    referrals: list[str]
+    stage: codes.ScreeningStage
+    outcome: Text
+    referrals: list[Text]
 
     def summary(self) -> str:
         return f"{self.stage.capitalize()} health screening: {self.outcome}"
@@ -149,11 +189,11 @@ class NeedsAssessed(CaseEvent):
     FEED_TYPE = "journey-ledger.prisoner.needs-assessed"
     substance_misuse: bool
     learning_difficulty_or_disability: bool
-    literacy_level: str
-    numeracy_level: str
+    literacy_level: codes.LiteracyLevel
+    numeracy_level: codes.LiteracyLevel
     has_id: bool
     has_bank_account: bool
-    housing_on_release: str
+    housing_on_release: codes.AccommodationStatus
     caring_responsibilities: bool
 
     def summary(self) -> str:
@@ -170,11 +210,11 @@ class RiskAssessed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:RiskAssessed"
     FEED_TYPE = "journey-ledger.prisoner.risk-assessed"
     class_version = 2
-    tier: str
-    tier_change_level: int
-    rosh: str
-    likelihood_of_reoffending: str
-    assessor: str
+    tier: codes.Tier
+    tier_change_level: TierChangeLevel
+    rosh: codes.RiskOfSeriousHarm
+    likelihood_of_reoffending: codes.LikelihoodOfReoffending
+    assessor: Text
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -192,9 +232,9 @@ class SentencePlanAgreed(CaseEvent):
 
     TOPIC = f"{TOPIC_PREFIX}.case:SentencePlanAgreed"
     FEED_TYPE = "journey-ledger.prisoner.sentence-plan-agreed"
-    objectives: list[str]
-    interventions_required: list[str]
-    interventions_available: list[str]
+    objectives: list[Text]
+    interventions_required: list[codes.Intervention]
+    interventions_available: list[codes.Intervention]
 
     def summary(self) -> str:
         return "Sentence plan agreed"
@@ -204,10 +244,10 @@ class OfficerAllocated(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:OfficerAllocated"
     FEED_TYPE = "journey-ledger.prisoner.officer-allocated"
     IDENTITY_FIELDS = frozenset({"officer_id", "role"})
-    officer_id: str
-    role: str
-    reason: str
-    override_reason: str | None
+    officer_id: OfficerId
+    role: codes.OfficerRole
+    reason: Text
+    override_reason: Text | None
 
     def summary(self) -> str:
         over = (
@@ -220,9 +260,9 @@ class OfficerDeallocated(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:OfficerDeallocated"
     FEED_TYPE = "journey-ledger.prisoner.officer-deallocated"
     IDENTITY_FIELDS = frozenset({"officer_id", "role"})
-    officer_id: str
-    role: str
-    reason: str
+    officer_id: OfficerId
+    role: codes.OfficerRole
+    reason: Text
 
     def summary(self) -> str:
         return f"{self.officer_id} deallocated as {self.role}"
@@ -234,12 +274,12 @@ class IncidentRecorded(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:IncidentRecorded"
     FEED_TYPE = "journey-ledger.prisoner.incident-recorded"
     IDENTITY_FIELDS = frozenset({"incident_ref"})
-    incident_ref: str
-    incident_type: str
-    role: str
-    location: str
-    severity: str
-    narrative: str
+    incident_ref: IncidentReference
+    incident_type: codes.IncidentType
+    role: codes.IncidentRole
+    location: Text
+    severity: codes.IncidentSeverity
+    narrative: Narrative
 
     def summary(self) -> str:
         kind = self.incident_type.replace("_", " ")
@@ -251,7 +291,7 @@ class AcctOpened(CaseEvent):
 
     TOPIC = f"{TOPIC_PREFIX}.case:AcctOpened"
     FEED_TYPE = "journey-ledger.prisoner.acct-opened"
-    triggers: list[str]
+    triggers: list[Text]
 
     def summary(self) -> str:
         return "ACCT opened"
@@ -260,7 +300,7 @@ class AcctOpened(CaseEvent):
 class AcctReviewed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:AcctReviewed"
     FEED_TYPE = "journey-ledger.prisoner.acct-reviewed"
-    outcome: str
+    outcome: codes.AcctReviewOutcome
 
     def summary(self) -> str:
         return f"ACCT reviewed: {self.outcome.replace('_', ' ')}"
@@ -269,7 +309,7 @@ class AcctReviewed(CaseEvent):
 class AcctClosed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:AcctClosed"
     FEED_TYPE = "journey-ledger.prisoner.acct-closed"
-    reason: str
+    reason: Text
 
     def summary(self) -> str:
         return "ACCT closed"
@@ -281,10 +321,10 @@ class DrugTestRecorded(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:DrugTestRecorded"
     FEED_TYPE = "journey-ledger.prisoner.drug-test-recorded"
     IDENTITY_FIELDS = frozenset({"test_ref"})
-    test_ref: str
-    reason: str
-    result: str
-    substances: list[str]
+    test_ref: DrugTestReference
+    reason: codes.DrugTestReason
+    result: codes.DrugTestResult
+    substances: list[codes.Substance]
 
     def summary(self) -> str:
         found = f" ({', '.join(self.substances)})" if self.substances else ""
@@ -295,9 +335,9 @@ class DrugTestRecorded(CaseEvent):
 class Transferred(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:Transferred"
     FEED_TYPE = "journey-ledger.prisoner.transferred"
-    from_prison: str
-    to_prison: str
-    movement_reason: str
+    from_prison: PrisonCode
+    to_prison: PrisonCode
+    movement_reason: codes.TransferReason
 
     def summary(self) -> str:
         return f"Transferred {self.from_prison} to {self.to_prison}"
@@ -308,7 +348,7 @@ class TemporaryReleaseStarted(CaseEvent):
 
     TOPIC = f"{TOPIC_PREFIX}.case:TemporaryReleaseStarted"
     FEED_TYPE = "journey-ledger.prisoner.temporary-release-started"
-    rotl_type: str
+    rotl_type: codes.TemporaryReleaseType
     expected_return: datetime
 
     def summary(self) -> str:
@@ -333,9 +373,9 @@ class ResettlementStepRecorded(CaseEvent):
 
     TOPIC = f"{TOPIC_PREFIX}.case:ResettlementStepRecorded"
     FEED_TYPE = "journey-ledger.prisoner.resettlement-step-recorded"
-    element: str
-    status: str
-    detail: str
+    element: codes.PassportElement
+    status: codes.ResettlementStatus
+    detail: Narrative
 
     def summary(self) -> str:
         element = self.element.replace("_", " ")
@@ -350,12 +390,12 @@ class ReleaseDateSet(CaseEvent):
     DERIVED_FIELDS = frozenset(
         {"flagged", "release_on", "earliest_allowed", "flag_reason"}
     )
-    date_type: str
+    date_type: codes.ReleaseDateType
     release_date: date
     flagged: bool
     release_on: date
     earliest_allowed: date
-    flag_reason: str | None
+    flag_reason: Text | None
 
     def summary(self) -> str:
         flag = f" (flagged: {self.flag_reason})" if self.flagged else ""
@@ -367,7 +407,7 @@ class EarlyReleaseDayApproved(CaseEvent):
 
     TOPIC = f"{TOPIC_PREFIX}.case:EarlyReleaseDayApproved"
     FEED_TYPE = "journey-ledger.prisoner.early-release-day-approved"
-    date_type: str
+    date_type: codes.ReleaseDateType
     approved_date: date
 
     def summary(self) -> str:
@@ -378,9 +418,9 @@ class Released(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:Released"
     FEED_TYPE = "journey-ledger.prisoner.released"
     DERIVED_FIELDS = frozenset({"release_type"})
-    movement_reason: str
-    release_type: str
-    accommodation: str
+    movement_reason: codes.ReleaseReason
+    release_type: codes.ReleaseType
+    accommodation: codes.AccommodationStatus
 
     def summary(self) -> str:
         return f"Released ({self.movement_reason}), {self.accommodation}"
@@ -389,9 +429,9 @@ class Released(CaseEvent):
 class IncentiveLevelReviewed(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:IncentiveLevelReviewed"
     FEED_TYPE = "journey-ledger.prisoner.incentive-level-reviewed"
-    level: str
-    review_type: str
-    reason: str
+    level: codes.IncentiveLevel
+    review_type: codes.IncentiveReviewType
+    reason: Text
 
     def summary(self) -> str:
         return f"Incentive level {self.level} ({self.review_type})"
@@ -403,9 +443,9 @@ class EventCorrected(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:EventCorrected"
     FEED_TYPE = "journey-ledger.prisoner.event-corrected"
     CORRECTABLE = False
-    corrects_version: int
+    corrects_version: EventVersion
     corrects_topic: str
-    reason: str
+    reason: Text
     corrected_fields: dict[str, Any]
 
     def summary(self) -> str:
@@ -419,8 +459,8 @@ class CasesMerged(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:CasesMerged"
     FEED_TYPE = "journey-ledger.prisoner.merged"
     CORRECTABLE = False
-    retired_number: str
-    survivor_number: str
+    retired_number: PrisonerNumber
+    survivor_number: PrisonerNumber
 
     def summary(self) -> str:
         return f"{self.retired_number} merged into {self.survivor_number}"
@@ -432,8 +472,8 @@ class CasesUnmerged(CaseEvent):
     TOPIC = f"{TOPIC_PREFIX}.case:CasesUnmerged"
     FEED_TYPE = "journey-ledger.prisoner.unmerged"
     CORRECTABLE = False
-    retired_number: str
-    survivor_number: str
+    retired_number: PrisonerNumber
+    survivor_number: PrisonerNumber
 
     def summary(self) -> str:
         return f"{self.retired_number} unmerged from {self.survivor_number}"
@@ -450,10 +490,10 @@ class OfficerRegistered(OfficerEvent, Aggregate.Created):
     TOPIC = f"{TOPIC_PREFIX}.officer:OfficerRegistered"
     FEED_TYPE = "journey-ledger.officer.registered"
     CORRECTABLE = False
-    officer_id: str
-    name: str
-    roles: list[str]
-    home_prison: str
+    officer_id: OfficerId
+    name: Name
+    roles: list[codes.OfficerRole]
+    home_prison: PrisonCode
 
     def summary(self) -> str:
         return f"Officer {self.officer_id} registered at {self.home_prison}"
@@ -462,9 +502,9 @@ class OfficerRegistered(OfficerEvent, Aggregate.Created):
 class CaseAllocated(OfficerEvent):
     TOPIC = f"{TOPIC_PREFIX}.officer:CaseAllocated"
     FEED_TYPE = "journey-ledger.officer.case-allocated"
-    prisoner_number: str
-    role: str
-    override_reason: str | None
+    prisoner_number: PrisonerNumber
+    role: codes.OfficerRole
+    override_reason: Text | None
 
     def summary(self) -> str:
         return f"{self.prisoner_number} allocated to the caseload as {self.role}"
@@ -473,8 +513,8 @@ class CaseAllocated(OfficerEvent):
 class CaseDeallocated(OfficerEvent):
     TOPIC = f"{TOPIC_PREFIX}.officer:CaseDeallocated"
     FEED_TYPE = "journey-ledger.officer.case-deallocated"
-    prisoner_number: str
-    role: str
+    prisoner_number: PrisonerNumber
+    role: codes.OfficerRole
 
     def summary(self) -> str:
         return f"{self.prisoner_number} deallocated from the caseload as {self.role}"

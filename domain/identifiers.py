@@ -2,13 +2,17 @@
 aggregate ids derived from them.
 
 Each value type is a ``str`` checked against its pattern once, at the edge of the
-domain; events store the plain string.
+domain; events store the plain string. Patterns are ASCII only, because a regular
+expression's digit class matches every script's digits: a prisoner number written with
+Arabic-Indic digits must never reach the record, or the feed as a NOMS identifier.
+Each pattern is written once, here, in a form that Python and the HTTP edge's JSON
+Schema read alike.
 """
 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 from uuid import UUID, uuid5
 
 from domain.errors import InvalidValue
@@ -25,22 +29,34 @@ class _Identifier(str):
     example: ClassVar[str]
     field: ClassVar[str]
 
-    def __new__(cls, value: str) -> _Identifier:
+    def __new__(cls, value: str) -> Self:
+        return cls.check(cls.field, value)
+
+    @classmethod
+    def check(cls, field: str, value: Any) -> Self:
         if not isinstance(value, str) or not cls.pattern.fullmatch(value):
             raise InvalidValue(
-                cls.field, f"{value!r} is not a {cls.field} (e.g. {cls.example})"
+                field, f"{value!r} is not a {cls.field} (e.g. {cls.example})"
             )
-        return super().__new__(cls, value)
+        return str.__new__(cls, value)
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "pattern": f"^{cls.pattern.pattern}$",
+            "examples": [cls.example],
+        }
 
 
 class PrisonerNumber(_Identifier):
-    pattern = re.compile(r"[A-Z]\d{4}[A-Z]{2}")
+    pattern = re.compile(r"[A-Z][0-9]{4}[A-Z]{2}", re.ASCII)
     example = "A1234BC"
     field = "prisoner number"
 
 
 class PrisonCode(_Identifier):
-    pattern = re.compile(r"[A-Z]{3}")
+    pattern = re.compile(r"[A-Z]{3}", re.ASCII)
     example = "LEI"
     field = "prison code"
 
@@ -48,25 +64,25 @@ class PrisonCode(_Identifier):
 class OfficerId(_Identifier):
     """A staff user id, as prison systems spell them (e.g. ``JSMITH_GEN``)."""
 
-    pattern = re.compile(r"[A-Z][A-Z0-9_]{1,29}")
+    pattern = re.compile(r"[A-Z][A-Z0-9_]{1,29}", re.ASCII)
     example = "JSMITH_GEN"
     field = "officer id"
 
 
 class BookingNumber(_Identifier):
-    pattern = re.compile(r"\d{5}[A-Z]")
+    pattern = re.compile(r"[0-9]{5}[A-Z]", re.ASCII)
     example = "38412A"
     field = "booking number"
 
 
 class IncidentReference(_Identifier):
-    pattern = re.compile(r"IR-\d{4}-\d{6}")
+    pattern = re.compile(r"IR-[0-9]{4}-[0-9]{6}", re.ASCII)
     example = "IR-2025-000123"
     field = "incident reference"
 
 
 class DrugTestReference(_Identifier):
-    pattern = re.compile(r"MDT-[A-Z]{3}-\d{6}")
+    pattern = re.compile(r"MDT-[A-Z]{3}-[0-9]{6}", re.ASCII)
     example = "MDT-LEI-000123"
     field = "drug test reference"
 

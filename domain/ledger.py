@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -27,18 +27,36 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from domain.access import AccessLog, access_log_id
 from domain.case import Case
+from domain.commands import (
+    AllocateOfficer,
+    CaseCommand,
+    Command,
+    CorrectEvent,
+    DeallocateOfficer,
+    MergeCases,
+    ReceivePrisoner,
+    RecordIncident,
+    RecordRelease,
+    RegisterOfficer,
+    UnmergeCases,
+    request_digest,
+)
 from domain.context import RequestContext
 from domain.errors import (
     CaseNotFound,
     InvalidValue,
     OfficerAlreadyRegistered,
     OfficerNotFound,
+    ReferenceReused,
     StaleVersion,
     TooMuchContention,
 )
-from domain.identifiers import PrisonerNumber, case_id, officer_aggregate_id
+from domain.events import CASE_EVENTS
+from domain.identifiers import PrisonCode, PrisonerNumber, case_id, officer_aggregate_id
 from domain.officer import CaseloadLimits, Officer
+from domain.prisons import PrisonRegister
 from domain.replay import Replay, replay_case
+from domain.values import check_value
 
 DEFAULT_SNAPSHOT_INTERVAL = 50
 MAX_ATTEMPTS = 25
@@ -46,6 +64,20 @@ MAX_ATTEMPTS = 25
 that made progress."""
 
 AES_CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
+DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the ledger's clock a stated time may be: clients' clocks drift,
+but a fact cannot be recorded as having happened tomorrow."""
+
+Act = Callable[[list[Case]], Sequence[Aggregate]]
+
+PRISON_FIELDS = frozenset(
+    name
+    for cls in CASE_EVENTS.values()
+    for name, hint in cls.data_fields().items()
+    if hint is PrisonCode
+)
+"""Fields of case events that name a prison (a correction of one must name a prison
+in the register too)."""
 
 
 class LocatesEvents(Protocol):
@@ -77,6 +109,18 @@ class CommandResult:
     """True when the source_ref was already applied and nothing new was stored."""
 
 
+def clock_skew(setting: str | None) -> timedelta:
+    """``LEDGER_MAX_CLOCK_SKEW`` in seconds (default five minutes)."""
+    if setting is None or not setting.strip():
+        return DEFAULT_MAX_CLOCK_SKEW
+    if not setting.strip().isdigit():
+        raise InvalidValue(
+            "LEDGER_MAX_CLOCK_SKEW",
+            f"LEDGER_MAX_CLOCK_SKEW {setting!r} is not a whole number of seconds",
+        )
+    return timedelta(seconds=int(setting))
+
+
 def cipher_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The library's cipher settings for ``LEDGER_CIPHER_KEY``, when it is set."""
     key = env.get("LEDGER_CIPHER_KEY") or os.environ.get("LEDGER_CIPHER_KEY")
@@ -98,6 +142,8 @@ class JourneyLedger(Application[UUID]):
         env: Mapping[str, str] | None = None,
         *,
         caseload_limits: CaseloadLimits | None = None,
+        prisons: PrisonRegister | None = None,
+        max_clock_skew: timedelta | None = None,
     ) -> None:
         given = dict(env or {})
         super().__init__(env=given | cipher_environment(given))
@@ -112,6 +158,12 @@ class JourneyLedger(Application[UUID]):
         }
         self.caseload_limits = caseload_limits or CaseloadLimits.parse(
             self.env.get("LEDGER_CASELOAD_LIMITS") or ""
+        )
+        self.prisons = prisons or PrisonRegister.from_setting(
+            self.env.get("LEDGER_PRISONS")
+        )
+        self.max_clock_skew = max_clock_skew or clock_skew(
+            self.env.get("LEDGER_MAX_CLOCK_SKEW")
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -253,20 +305,22 @@ class JourneyLedger(Application[UUID]):
         self,
         ctx: RequestContext,
         numbers: Sequence[str],
-        act: Callable[[list[Case]], Sequence[Aggregate]],
+        act: Act,
         *,
         expected_version: int | None = None,
         opens: bool = False,
     ) -> list[CommandResult]:
-        """Load the cases, act, save atomically; retry on a conflicting writer."""
-        for number in numbers:
-            PrisonerNumber(number)
+        """Load the cases, act, save atomically; retry on a conflicting writer.
+        ``ctx`` is the one ``_accept`` stamped, which ``act`` records with."""
         for _ in range(MAX_ATTEMPTS):
             cases = []
+            stored = []
             opened = False
             for number in numbers:
                 case = self.find_case(number)
-                if case is None:
+                if case is not None:
+                    stored.append(case)
+                else:
                     opened = True
                     if not opens:
                         raise CaseNotFound(f"no case for {number}")
@@ -277,15 +331,20 @@ class JourneyLedger(Application[UUID]):
                             current_version=0,
                         )
                     case = Case.open(ctx, number)
-                elif not opens and case.prison is not None:
-                    # A reception brings the person into the recorder's own prison
-                    # (checked by the context); every other command acts where the
-                    # case is held now.
-                    ctx.require_remit(case.prison, f"the prison {number} is held at")
                 cases.append(case)
+            # A re-sent request gets its first answer wherever the person is now.
             done = None if opened else self._already_applied(cases, ctx)
             if done is not None:
                 return done
+            for case in cases:
+                if not opens and case.prison is not None:
+                    # A reception brings the person into the recorder's own prison
+                    # (checked by the context); every other command acts where the
+                    # case is held now.
+                    ctx.require_remit(
+                        case.prison, f"the prison {case.prisoner_number} is held at"
+                    )
+            self._refuse_reused_reference(stored, ctx)
             if expected_version is not None and cases[0].version != expected_version:
                 raise StaleVersion(
                     f"{cases[0].prisoner_number} is at version {cases[0].version}, "
@@ -320,11 +379,56 @@ class JourneyLedger(Application[UUID]):
             f"{', '.join(numbers)} kept changing under this command; try again"
         )
 
+    def _accept(
+        self, ctx: RequestContext, command: Command, numbers: Sequence[str]
+    ) -> RequestContext:
+        """Check a request against the rules that do not depend on any case, and
+        stamp its context with the request's digest."""
+        for number in numbers:
+            PrisonerNumber.check("prisoner_number", number)
+        self._check_request(ctx, command)
+        return replace(
+            ctx, request_digest=request_digest(ctx, command, on=",".join(numbers))
+        )
+
+    def _check_request(self, ctx: RequestContext, command: Command) -> None:
+        """The rules a request must meet whatever it acts on: its times are not in
+        the future beyond the allowed clock skew, and the prisons it names are in the
+        register."""
+        latest = datetime.now(UTC) + self.max_clock_skew
+        times = {"occurred_at": ctx.occurred_at}
+        if isinstance(command, CorrectEvent) and "occurred_at" in (
+            command.corrected_fields
+        ):
+            times["corrected_fields.occurred_at"] = check_value(
+                datetime, "occurred_at", command.corrected_fields["occurred_at"]
+            )
+        for name, moment in times.items():
+            if moment is not None and moment > latest:
+                raise InvalidValue(
+                    name,
+                    f"{name} {moment.isoformat()} is in the future (more than "
+                    f"{self.max_clock_skew} ahead of the ledger's clock)",
+                )
+        self.prisons.require(ctx.prison, "prison")
+        for name, value in command.fields().items():
+            if isinstance(value, PrisonCode):
+                self.prisons.require(value, name)
+        if isinstance(command, CorrectEvent):
+            for name, value in command.corrected_fields.items():
+                if name in PRISON_FIELDS and isinstance(value, str):
+                    self.prisons.require(value, name)
+
     def _already_applied(
         self, cases: list[Case], ctx: RequestContext
     ) -> list[CommandResult] | None:
+        """The first answer, when every case already holds this very request."""
         ref = ctx.source_ref
         if ref is None or not all(ref in c.source_refs for c in cases):
+            return None
+        if any(
+            self._digest_at(c, c.source_refs[ref]) != ctx.request_digest for c in cases
+        ):
             return None
         return [
             CommandResult(
@@ -336,557 +440,187 @@ class JourneyLedger(Application[UUID]):
             for c in cases
         ]
 
+    def _refuse_reused_reference(self, cases: list[Case], ctx: RequestContext) -> None:
+        """A source_ref (or Idempotency-Key) already used on a case for another
+        request: refused, since storing would lose the reference's meaning and
+        answering with the first result would lose the new fact."""
+        ref = ctx.source_ref
+        for case in cases:
+            if ref is not None and ref in case.source_refs:
+                version = case.source_refs[ref]
+                raise ReferenceReused(
+                    f"{ref!r} was already used on {case.prisoner_number} (version "
+                    f"{version}) for a different request; send a new reference for "
+                    "a new request, or the same request to get its first answer"
+                )
+
+    def _digest_at(self, case: Case, version: int) -> str | None:
+        """The request digest of the case's event at ``version``; events recorded
+        before digests were kept match any request, as they always did."""
+        for event in self.events.get(case.id, gt=version - 1, lte=version):
+            digest: str | None = getattr(event, "request_digest", None)
+            return digest if digest is not None else ""
+        return None
+
     def _position_of(self, originator_id: UUID, version: int) -> int | None:
-        if not hasattr(self.recorder, "position_of"):
-            return None
-        recorder: LocatesEvents = self.recorder
-        return recorder.position_of(originator_id, version)
-
-    def _one(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        act: Callable[[Case], None],
-        expected_version: int | None,
-    ) -> CommandResult:
-        def on_case(cases: list[Case]) -> Sequence[Aggregate]:
-            act(cases[0])
-            return ()
-
-        return self._run(
-            ctx, [prisoner_number], on_case, expected_version=expected_version
-        )[0]
+        if hasattr(self.recorder, "position_of"):
+            recorder: LocatesEvents = self.recorder
+            return recorder.position_of(originator_id, version)
+        # A store without the index (the library's in-memory one) is read through.
+        start = 1
+        while page := self.recorder.select_notifications(start, 1000):
+            for n in page:
+                if n.originator_id == originator_id and n.originator_version == version:
+                    return n.id
+            start = page[-1].id + 1
+        return None
 
     # --- commands ---------------------------------------------------------------------
 
-    def record_reception(
+    def execute(
         self,
         ctx: RequestContext,
         prisoner_number: str,
+        command: CaseCommand,
         *,
-        booking_no: str,
-        movement_reason: str,
-        legal_status: str,
-        sentence_days: int | None = None,
-        personal_details: dict[str, str] | None = None,
         expected_version: int | None = None,
-    ) -> CommandResult:
-        def receive(cases: list[Case]) -> Sequence[Aggregate]:
-            cases[0].receive(
-                ctx,
-                booking_no=booking_no,
-                movement_reason=movement_reason,
-                legal_status=legal_status,
-                sentence_days=sentence_days,
-                personal_details=dict(personal_details or {}),
-            )
-            return ()
-
+    ) -> list[CommandResult]:
+        """Run a command on a person's case; the case's result comes first (a merge
+        also answers for the survivor)."""
+        numbers = [prisoner_number]
+        if isinstance(command, MergeCases | UnmergeCases):
+            numbers.append(command.survivor_number)
+        ctx = self._accept(ctx, command, numbers)
+        act: Act
+        match command:
+            case AllocateOfficer():
+                act = self._allocate(ctx, command)
+            case DeallocateOfficer():
+                act = self._deallocate(ctx, command)
+            case RecordRelease():
+                act = self._release(ctx, command)
+            case MergeCases():
+                act = self._merge(ctx)
+            case UnmergeCases():
+                act = self._unmerge(ctx)
+            case _:
+                act = self._on_case(ctx, command)
         return self._run(
             ctx,
-            [prisoner_number],
-            receive,
+            numbers,
+            act,
             expected_version=expected_version,
-            opens=True,
+            opens=isinstance(command, ReceivePrisoner),
+        )
+
+    def record(
+        self,
+        ctx: RequestContext,
+        prisoner_number: str,
+        command: CaseCommand,
+        *,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Run a command on a person's case; its result for that case."""
+        return self.execute(
+            ctx, prisoner_number, command, expected_version=expected_version
         )[0]
 
-    def record_health_screening(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        stage: str,
-        outcome: str,
-        referrals: Sequence[str] = (),
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.screen_health(
-                ctx, stage=stage, outcome=outcome, referrals=list(referrals)
-            ),
-            expected_version,
-        )
+    @staticmethod
+    def _on_case(ctx: RequestContext, command: CaseCommand) -> Act:
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
+            cases[0].execute(ctx, command)
+            return ()
 
-    def record_needs_assessment(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        substance_misuse: bool,
-        learning_difficulty_or_disability: bool,
-        literacy_level: str,
-        numeracy_level: str,
-        has_id: bool,
-        has_bank_account: bool,
-        housing_on_release: str,
-        caring_responsibilities: bool,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.assess_needs(
-                ctx,
-                substance_misuse=substance_misuse,
-                learning_difficulty_or_disability=learning_difficulty_or_disability,
-                literacy_level=literacy_level,
-                numeracy_level=numeracy_level,
-                has_id=has_id,
-                has_bank_account=has_bank_account,
-                housing_on_release=housing_on_release,
-                caring_responsibilities=caring_responsibilities,
-            ),
-            expected_version,
-        )
+        return act
 
-    def record_risk_assessment(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        tier: str,
-        tier_change_level: int,
-        rosh: str,
-        likelihood_of_reoffending: str,
-        assessor: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.assess_risk(
-                ctx,
-                tier=tier,
-                tier_change_level=tier_change_level,
-                rosh=rosh,
-                likelihood_of_reoffending=likelihood_of_reoffending,
-                assessor=assessor,
-            ),
-            expected_version,
-        )
+    def _allocate(self, ctx: RequestContext, command: AllocateOfficer) -> Act:
+        """The case and the officer change in one atomic save."""
 
-    def agree_sentence_plan(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        objectives: Sequence[str],
-        interventions_required: Sequence[str],
-        interventions_available: Sequence[str],
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.agree_sentence_plan(
-                ctx,
-                objectives=list(objectives),
-                interventions_required=list(interventions_required),
-                interventions_available=list(interventions_available),
-            ),
-            expected_version,
-        )
-
-    def register_officer(
-        self,
-        ctx: RequestContext,
-        *,
-        officer_id: str,
-        name: str,
-        roles: Sequence[str],
-        home_prison: str,
-    ) -> int:
-        """Register a member of staff; returns the event's position."""
-        if self.find_officer(officer_id) is not None:
-            raise OfficerAlreadyRegistered(f"{officer_id} is already registered")
-        officer = Officer.register(
-            ctx,
-            officer_id=officer_id,
-            name=name,
-            roles=list(roles),
-            home_prison=home_prison,
-        )
-        try:
-            recordings = self.save(officer)
-        except IntegrityError:
-            raise OfficerAlreadyRegistered(
-                f"{officer_id} is already registered"
-            ) from None
-        return recordings[-1].notification.id
-
-    def allocate_officer(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        officer_id: str,
-        role: str,
-        reason: str,
-        override_reason: str | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Allocate an officer; the case and the officer change in one atomic save."""
-
-        def allocate(cases: list[Case]) -> Sequence[Aggregate]:
-            officer = self.officer(officer_id)
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
+            officer = self.officer(command.officer_id)
             case = cases[0]
-            case.check_allocation(officer_id=officer_id, role=role)
-            # The officer's caseload decides whether an override was needed; the
-            # case records the override only then, so both aggregates agree.
+            case.check_allocation(officer_id=command.officer_id, role=command.role)
             recorded_override = officer.allocate(
                 ctx,
                 prisoner_number=case.prisoner_number,
-                role=role,
+                role=command.role,
                 limits=self.caseload_limits,
-                override_reason=override_reason,
+                override_reason=command.override_reason,
             )
-            case.allocate_officer(
-                ctx,
-                officer_id=officer_id,
-                role=role,
-                reason=reason,
-                override_reason=recorded_override,
+            case.allocate_officer(ctx, command, recorded_override)
+            return (officer,)
+
+        return act
+
+    def _deallocate(self, ctx: RequestContext, command: DeallocateOfficer) -> Act:
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
+            officer = self.officer(command.officer_id)
+            cases[0].execute(ctx, command)
+            officer.deallocate(
+                ctx, prisoner_number=cases[0].prisoner_number, role=command.role
             )
             return (officer,)
 
-        return self._run(
-            ctx, [prisoner_number], allocate, expected_version=expected_version
-        )[0]
+        return act
 
-    def deallocate_officer(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        officer_id: str,
-        role: str,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        def deallocate(cases: list[Case]) -> Sequence[Aggregate]:
-            officer = self.officer(officer_id)
-            cases[0].deallocate_officer(
-                ctx, officer_id=officer_id, role=role, reason=reason
-            )
-            officer.deallocate(ctx, prisoner_number=cases[0].prisoner_number, role=role)
-            return (officer,)
-
-        return self._run(
-            ctx, [prisoner_number], deallocate, expected_version=expected_version
-        )[0]
-
-    def record_incident(
-        self,
-        ctx: RequestContext,
-        *,
-        incident_ref: str,
-        incident_type: str,
-        location: str,
-        severity: str,
-        narrative: str,
-        people: Mapping[str, str],
-    ) -> list[CommandResult]:
-        """One IncidentRecorded per person (number -> role), saved atomically."""
-        if not people:
-            raise InvalidValue("people", "an incident involves at least one person")
-
-        def record(cases: list[Case]) -> Sequence[Aggregate]:
-            for case in cases:
-                case.record_incident(
-                    ctx,
-                    incident_ref=incident_ref,
-                    incident_type=incident_type,
-                    role=people[case.prisoner_number],
-                    location=location,
-                    severity=severity,
-                    narrative=narrative,
-                )
-            return ()
-
-        return self._run(ctx, list(people), record)
-
-    def open_acct(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        triggers: Sequence[str],
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.open_acct(ctx, triggers=list(triggers)),
-            expected_version,
-        )
-
-    def review_acct(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        outcome: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.review_acct(ctx, outcome=outcome),
-            expected_version,
-        )
-
-    def close_acct(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.close_acct(ctx, reason=reason),
-            expected_version,
-        )
-
-    def record_drug_test(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        test_ref: str,
-        reason: str,
-        result: str,
-        substances: Sequence[str] = (),
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.record_drug_test(
-                ctx,
-                test_ref=test_ref,
-                reason=reason,
-                result=result,
-                substances=list(substances),
-            ),
-            expected_version,
-        )
-
-    def record_transfer(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        to_prison: str,
-        movement_reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.transfer(
-                ctx, to_prison=to_prison, movement_reason=movement_reason
-            ),
-            expected_version,
-        )
-
-    def start_temporary_release(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        rotl_type: str,
-        expected_return: datetime,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.start_temporary_release(
-                ctx, rotl_type=rotl_type, expected_return=expected_return
-            ),
-            expected_version,
-        )
-
-    def end_temporary_release(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        failed_to_return: bool = False,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.end_temporary_release(ctx, failed_to_return=failed_to_return),
-            expected_version,
-        )
-
-    def record_resettlement_step(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        element: str,
-        status: str,
-        detail: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.record_resettlement_step(
-                ctx, element=element, status=status, detail=detail
-            ),
-            expected_version,
-        )
-
-    def set_release_date(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        date_type: str,
-        release_date: date,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.set_release_date(
-                ctx, date_type=date_type, release_date=release_date
-            ),
-            expected_version,
-        )
-
-    def approve_early_release_day(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        date_type: str,
-        approved_date: date,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.approve_early_release_day(
-                ctx, date_type=date_type, approved_date=approved_date
-            ),
-            expected_version,
-        )
-
-    def record_release(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        movement_reason: str,
-        accommodation: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
+    def _release(self, ctx: RequestContext, command: RecordRelease) -> Act:
         """Release; the officers' caseloads lose the case in the same save."""
 
-        def release(cases: list[Case]) -> Sequence[Aggregate]:
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
             case = cases[0]
             officers = [self.officer(o) for o in case.officers.values()]
             held = dict(case.officers)
-            case.release(
-                ctx, movement_reason=movement_reason, accommodation=accommodation
-            )
+            case.execute(ctx, command)
             for officer in officers:
                 role = next(r for r, o in held.items() if o == officer.officer_id)
                 officer.deallocate(ctx, prisoner_number=case.prisoner_number, role=role)
             return officers
 
-        return self._run(
-            ctx, [prisoner_number], release, expected_version=expected_version
-        )[0]
+        return act
 
-    def review_incentive_level(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        level: str,
-        review_type: str,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.review_incentive_level(
-                ctx, level=level, review_type=review_type, reason=reason
-            ),
-            expected_version,
-        )
-
-    def correct_event(
-        self,
-        ctx: RequestContext,
-        prisoner_number: str,
-        *,
-        version: int,
-        reason: str,
-        corrected_fields: Mapping[str, Any],
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._one(
-            ctx,
-            prisoner_number,
-            lambda c: c.correct(
-                ctx,
-                version=version,
-                reason=reason,
-                corrected_fields=dict(corrected_fields),
-            ),
-            expected_version,
-        )
-
-    def merge_cases(
-        self,
-        ctx: RequestContext,
-        *,
-        retired_number: str,
-        survivor_number: str,
-        expected_version: int | None = None,
-    ) -> list[CommandResult]:
-        """Join a duplicate record into the survivor; both cases record the merge.
-        ``expected_version`` is the retired case's."""
-
-        def merge(cases: list[Case]) -> Sequence[Aggregate]:
+    @staticmethod
+    def _merge(ctx: RequestContext) -> Act:
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
             cases[0].merge_into(ctx, cases[1])
             return ()
 
-        return self._run(
-            ctx,
-            [retired_number, survivor_number],
-            merge,
-            expected_version=expected_version,
-        )
+        return act
 
-    def unmerge_cases(
-        self,
-        ctx: RequestContext,
-        *,
-        retired_number: str,
-        survivor_number: str,
-        expected_version: int | None = None,
-    ) -> list[CommandResult]:
-        def unmerge(cases: list[Case]) -> Sequence[Aggregate]:
+    @staticmethod
+    def _unmerge(ctx: RequestContext) -> Act:
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
             cases[0].unmerge_from(ctx, cases[1])
             return ()
 
-        return self._run(
-            ctx,
-            [retired_number, survivor_number],
-            unmerge,
-            expected_version=expected_version,
-        )
+        return act
+
+    def record_incident(
+        self, ctx: RequestContext, incident: RecordIncident
+    ) -> list[CommandResult]:
+        """One IncidentRecorded per person, saved atomically."""
+        roles = {p.prisoner_number: p.role for p in incident.people}
+        ctx = self._accept(ctx, incident, list(roles))
+
+        def act(cases: list[Case]) -> Sequence[Aggregate]:
+            for case in cases:
+                case.record_incident(ctx, incident, roles[case.prisoner_number])
+            return ()
+
+        return self._run(ctx, list(roles), act)
+
+    def register_officer(self, ctx: RequestContext, command: RegisterOfficer) -> int:
+        """Register a member of staff; returns the event's position."""
+        ctx = self._accept(ctx, command, [])
+        if self.find_officer(command.officer_id) is not None:
+            raise OfficerAlreadyRegistered(
+                f"{command.officer_id} is already registered"
+            )
+        officer = Officer.register(ctx, command)
+        try:
+            recordings = self.save(officer)
+        except IntegrityError:
+            raise OfficerAlreadyRegistered(
+                f"{command.officer_id} is already registered"
+            ) from None
+        return recordings[-1].notification.id

@@ -14,6 +14,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.codes import OfficerRole
+from domain.commands import RegisterOfficer, plain
 from domain.context import RequestContext
 from domain.errors import (
     CaseloadLimitReached,
@@ -29,8 +30,7 @@ from domain.events import (
     OfficerRegistered,
     RecordedEvent,
 )
-from domain.identifiers import OfficerId, PrisonCode, officer_aggregate_id
-from domain.validation import codes_of, text
+from domain.identifiers import officer_aggregate_id
 
 DEFAULT_CASELOAD_LIMITS: Mapping[str, int | None] = {
     OfficerRole.DEDICATED_OFFICER: 6,
@@ -88,28 +88,11 @@ class Officer(Aggregate):
         """Prisoner number -> role, override reason and authority, prison, when."""
 
     @classmethod
-    def register(
-        cls,
-        ctx: RequestContext,
-        *,
-        officer_id: str,
-        name: str,
-        roles: list[str],
-        home_prison: str,
-    ) -> Officer:
-        OfficerId(officer_id)
-        PrisonCode(home_prison)
-        text(100)("name", name)
-        codes_of(OfficerRole)("roles", roles)
-        if not roles:
-            raise InvalidValue("roles", "an officer needs at least one role")
+    def register(cls, ctx: RequestContext, command: RegisterOfficer) -> Officer:
         return cls._create(
             OfficerRegistered,
-            id=officer_aggregate_id(officer_id),
-            officer_id=officer_id,
-            name=name,
-            roles=roles,
-            home_prison=home_prison,
+            id=officer_aggregate_id(command.officer_id),
+            **plain(command.fields()),
             **ctx.metadata(),
         )
 

@@ -149,7 +149,7 @@ def replay_case(
     known, unknown = history[:cut], history[cut:]
 
     # The corrections the ledger knew, and the valid time of each event under them.
-    corrections = {
+    corrections: dict[int, EventCorrected] = {
         e.corrects_version: e for e in known if isinstance(e, EventCorrected)
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from domain.commands import ReceivePrisoner
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
 from store.config import environment_for
@@ -33,7 +34,7 @@ def receive(ledger: JourneyLedger, number: str, prison: str = "LEI", **kw: Any) 
         "personal_details": {"first_name": "Testy", "last_name": "McTestface"},
     }
     fields.update(kw)
-    return ledger.record_reception(ctx(prison=prison), number, **fields).version
+    return ledger.record(ctx(prison=prison), number, ReceivePrisoner(**fields)).version
 
 
 def ledger_on(url: str, **settings: str) -> JourneyLedger:

@@ -1,8 +1,7 @@
-"""Cases: the reception command and the case's current state.
+"""Cases: a case's current state, and the replay of it as it stood or was known.
 
-Further commands and queries follow the same pattern: a body that extends
-``Recording``, ``Idempotency-Key`` and ``If-Match`` headers, the recorder's caseload
-checked against where the case is, and a ``CommandAccepted`` reply with ETag.
+The commands that record on a case (the reception among them) are in
+``api.routers.commands``, generated from the domain's declarations.
 """
 
 from __future__ import annotations
@@ -18,19 +17,11 @@ from api.problems import PROBLEM_RESPONSES
 from api.routers.access_log import record_case_read
 from api.routers.parameters import (
     PRISONER_NUMBER,
-    CommandAccepted,
-    IdempotencyKey,
-    IfMatch,
     MinPosition,
-    Recording,
-    accepted_reply,
-    expected_version,
     read_timeout,
-    recording_context,
     wait_for_position,
 )
-from api.services import Services, services, services_of
-from domain.codes import AdmissionReason, LegalStatus
+from api.services import Services, services
 from domain.errors import CaseNotFound, InvalidValue
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
 from projections.case_state import row_of
@@ -50,52 +41,6 @@ def case_prison(found: Services, prisoner_number: str) -> str | None:
     """Where the case is now (None for a case not yet opened)."""
     case = found.ledger.find_case(prisoner_number)
     return None if case is None else case.prison
-
-
-class PersonalDetails(BaseModel):
-    first_name: str = Field(min_length=1, max_length=100, examples=["Alex"])
-    last_name: str = Field(min_length=1, max_length=100, examples=["Example"])
-    date_of_birth: str | None = Field(
-        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1990-01-31"]
-    )
-
-
-class Reception(Recording):
-    booking_no: str = Field(pattern=r"^\d{5}[A-Z]$", examples=["38412A"])
-    movement_reason: AdmissionReason = Field(examples=["N"])
-    legal_status: LegalStatus = Field(examples=["remand"])
-    sentence_days: int | None = Field(default=None, ge=1, le=36_500)
-    personal_details: PersonalDetails | None = None
-
-
-@router.post(
-    "/cases/{prisoner_number}/receptions",
-    status_code=201,
-    response_model=CommandAccepted,
-    summary="Record a reception (opens the case on a first reception)",
-)
-def record_reception(
-    prisoner_number: Number,
-    body: Reception,
-    request: Request,
-    principal: Recorder,
-    idempotency_key: IdempotencyKey = None,
-    if_match: IfMatch = None,
-) -> Response:
-    principal.require_recorder_at(body.prison)
-    result = services_of(request).ledger.record_reception(
-        recording_context(request, principal, body, idempotency_key),
-        prisoner_number,
-        booking_no=body.booking_no,
-        movement_reason=body.movement_reason.value,
-        legal_status=body.legal_status.value,
-        sentence_days=body.sentence_days,
-        personal_details=body.personal_details.model_dump(exclude_none=True)
-        if body.personal_details
-        else None,
-        expected_version=expected_version(if_match),
-    )
-    return accepted_reply(result)
 
 
 class Replayed(BaseModel):

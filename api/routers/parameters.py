@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Header, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
@@ -14,10 +14,11 @@ from api.problems import ReadModelsBehind
 from api.services import Services
 from domain.context import RequestContext
 from domain.errors import InvalidValue
+from domain.identifiers import PrisonCode, PrisonerNumber
 from domain.ledger import CommandResult
 
-PRISONER_NUMBER = r"^[A-Z]\d{4}[A-Z]{2}$"
-PRISON_CODE = r"^[A-Z]{3}$"
+PRISONER_NUMBER: str = PrisonerNumber.schema()["pattern"]
+PRISON_CODE: str = PrisonCode.schema()["pattern"]
 SOURCE = "journey-ledger-api"
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -25,34 +26,6 @@ PrisonerNumberPath = Annotated[
     str,
     Field(pattern=PRISONER_NUMBER, examples=["A1234BC"]),
 ]
-
-
-class Recording(BaseModel):
-    """Fields every command body carries besides its own data."""
-
-    prison: str = Field(
-        pattern=PRISON_CODE,
-        description="Where this is recorded (must be in the token's caseload)",
-        examples=["LEI"],
-    )
-    occurred_at: datetime | None = Field(
-        default=None,
-        description="When it happened (valid time), with a time zone; default now",
-        examples=["2025-03-01T09:30:00Z"],
-    )
-    source_ref: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="The sending system's own id for this message; a re-send with the "
-        "same source_ref stores nothing and returns the first answer",
-    )
-    authority: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Who authorised this, where a rule needs it (e.g. an override)",
-    )
 
 
 class CommandAccepted(BaseModel):
@@ -127,8 +100,6 @@ MinPosition = Annotated[
 
 
 def expected_version(if_match: str | None) -> int | None:
-    from domain.errors import InvalidValue
-
     if if_match is None:
         return None
     found = _IF_MATCH.match(if_match.strip())
@@ -137,10 +108,19 @@ def expected_version(if_match: str | None) -> int | None:
     return int(found.group(1))
 
 
+class RecordingFields(Protocol):
+    """What every command's body carries (``domain.commands.Recording``)."""
+
+    prison: str
+    occurred_at: datetime | None
+    source_ref: str | None
+    authority: str | None
+
+
 def recording_context(
     request: Request,
     principal: Principal,
-    body: Recording,
+    body: RecordingFields,
     idempotency_key: str | None,
 ) -> RequestContext:
     return RequestContext(

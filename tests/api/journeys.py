@@ -9,6 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from domain.commands import (
+    AllocateOfficer,
+    IncidentPerson,
+    ReceivePrisoner,
+    RecordHealthScreening,
+    RecordIncident,
+    RecordRiskAssessment,
+    RegisterOfficer,
+)
 from domain.ledger import JourneyLedger
 from tests.api.conftest import Api
 from tests.ledgers import ctx
@@ -40,60 +49,71 @@ def seed(api: Api) -> Seeded:
     ledger = ledger_of(api)
     now = datetime.now(UTC)
     days = [now - timedelta(days=n) for n in range(21)]
-    ledger.record_reception(
+    ledger.record(
         ctx(occurred_at=days[20]),
         A,
-        booking_no="38412A",
-        movement_reason="I",
-        legal_status="sentenced",
-        sentence_days=700,
-        personal_details={"first_name": FIRST_NAME, "last_name": "Example"},
+        ReceivePrisoner(
+            booking_no="38412A",
+            movement_reason="I",
+            legal_status="sentenced",
+            sentence_days=700,
+            personal_details={"first_name": FIRST_NAME, "last_name": "Example"},
+        ),
     )
-    ledger.record_health_screening(
+    ledger.record(
         ctx(occurred_at=days[20] + timedelta(hours=3)),
         A,
-        stage="initial",
-        outcome="screened",
+        RecordHealthScreening(stage="initial", outcome="screened"),
     )
-    ledger.record_risk_assessment(
+    ledger.record(
         ctx(occurred_at=days[15]),
         A,
-        tier="B",
-        tier_change_level=2,
-        rosh="high",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier="B",
+            tier_change_level=2,
+            rosh="high",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     )
     ledger.record_incident(
         ctx(occurred_at=days[10]),
-        incident_ref="IR-2025-000123",
-        incident_type="self_harm",
-        location="A wing",
-        severity="serious",
-        narrative=NARRATIVE,
-        people={A: "involved"},
+        RecordIncident(
+            incident_ref="IR-2025-000123",
+            incident_type="self_harm",
+            location="A wing",
+            severity="serious",
+            narrative=NARRATIVE,
+            people=(IncidentPerson(prisoner_number=A, role="involved"),),
+        ),
     )
     ledger.register_officer(
-        ctx(), officer_id=OFFICER, name="Jo Smith", roles=["key_worker"],
-        home_prison="LEI",
-    )  # fmt: skip
-    ledger.allocate_officer(
-        ctx(), A, officer_id=OFFICER, role="key_worker", reason="new arrival"
+        ctx(),
+        RegisterOfficer(
+            officer_id=OFFICER, name="Jo Smith", roles=["key_worker"], home_prison="LEI"
+        ),
     )
-    ledger.record_reception(
+    ledger.record(
+        ctx(),
+        A,
+        AllocateOfficer(officer_id=OFFICER, role="key_worker", reason="new arrival"),
+    )
+    ledger.record(
         ctx(occurred_at=days[3]),
         B,
-        booking_no="38413B",
-        movement_reason="N",
-        legal_status="remand",
-        personal_details={"first_name": "Bo", "last_name": "Example"},
+        ReceivePrisoner(
+            booking_no="38413B",
+            movement_reason="N",
+            legal_status="remand",
+            personal_details={"first_name": "Bo", "last_name": "Example"},
+        ),
     )
-    last = ledger.record_reception(
+    last = ledger.record(
         ctx(prison="MDI", occurred_at=days[5]),
         C,
-        booking_no="38414C",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="38414C", movement_reason="N", legal_status="remand"
+        ),
     )
     assert last.position is not None
     # Reads without min_position answer from the read models: let them catch up

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads
+from domain.commands import CorrectEvent
 from domain.events import CASE_EVENTS, OFFICER_EVENTS, PrisonerReceived
 from tests.api.conftest import RECEPTION, Api, bearer
 from tests.api.journeys import (
@@ -135,15 +136,20 @@ def test_items_are_hmpps_domain_events(api: Api) -> None:
 
 def test_no_personal_details_or_narratives_for_anyone(api: Api) -> None:
     seeded = seed(api)
-    ledger_of(api).correct_event(
+    ledger_of(api).record(
         ctx(),
         A,
-        version=2,
-        reason="name misspelt",
-        corrected_fields={
-            "personal_details": {"first_name": "Alexandrina", "last_name": "Example"},
-            "sentence_days": 720,
-        },
+        CorrectEvent(
+            version=2,
+            reason="name misspelt",
+            corrected_fields={
+                "personal_details": {
+                    "first_name": "Alexandrina",
+                    "last_name": "Example",
+                },
+                "sentence_days": 720,
+            },
+        ),
     )
     for who in ("consumer", "inspector", "investigator"):
         text = api.client.get("/feed", params={"limit": 1000}, headers=bearer(who)).text

@@ -12,6 +12,15 @@ import pytest
 
 from api.cli import main
 from api.replay_commands import moment
+from domain.commands import (
+    CorrectEvent,
+    IncidentPerson,
+    OpenAcct,
+    ReceivePrisoner,
+    RecordIncident,
+    RecordRelease,
+    RecordRiskAssessment,
+)
 from domain.events import CaseEvent
 from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
@@ -42,42 +51,52 @@ def ledger(url: str) -> Iterator[JourneyLedger]:
 def journey(ledger: JourneyLedger) -> dict[str, Any]:
     """Received 1 March, tiered B on the 2nd (corrected to C later), an incident on
     the 3rd, a late-keyed ACCT opened on the 4th, released on the 20th."""
-    ledger.record_reception(
+    ledger.record(
         ctx(occurred_at=on(1)),
         PN,
-        booking_no="10001A",
-        movement_reason="N",
-        legal_status="remand",
-        personal_details={"first_name": "Testy", "last_name": "McTestface"},
+        ReceivePrisoner(
+            booking_no="10001A",
+            movement_reason="N",
+            legal_status="remand",
+            personal_details={"first_name": "Testy", "last_name": "McTestface"},
+        ),
     )
-    tiered = ledger.record_risk_assessment(
+    tiered = ledger.record(
         ctx(occurred_at=on(2)),
         PN,
-        tier="B",
-        tier_change_level=1,
-        rosh="high",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier="B",
+            tier_change_level=1,
+            rosh="high",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     ).version
     ledger.record_incident(
         ctx(occurred_at=on(3)),
-        incident_ref="IR-2025-000123",
-        incident_type="fight",
-        location="A wing",
-        severity="minor",
-        narrative="a private account",
-        people={PN: "perpetrator"},
+        RecordIncident(
+            incident_ref="IR-2025-000123",
+            incident_type="fight",
+            location="A wing",
+            severity="minor",
+            narrative="a private account",
+            people=(IncidentPerson(prisoner_number=PN, role="perpetrator"),),
+        ),
     )
-    correction = ledger.correct_event(
+    correction = ledger.record(
         ctx(),
         PN,
-        version=tiered,
-        reason="keyed wrong",
-        corrected_fields={"tier": "C"},
+        CorrectEvent(
+            version=tiered, reason="keyed wrong", corrected_fields={"tier": "C"}
+        ),
     ).version
-    acct = ledger.open_acct(ctx(occurred_at=on(4)), PN, triggers=["low mood"]).version
-    released = ledger.record_release(
-        ctx(occurred_at=on(20)), PN, movement_reason="CR", accommodation="settled"
+    acct = ledger.record(
+        ctx(occurred_at=on(4)), PN, OpenAcct(triggers=["low mood"])
+    ).version
+    released = ledger.record(
+        ctx(occurred_at=on(20)),
+        PN,
+        RecordRelease(movement_reason="CR", accommodation="settled"),
     ).version
     history = [e for e in ledger.events.get(case_id(PN)) if isinstance(e, CaseEvent)]
     stamps = [e.timestamp for e in history]

@@ -20,6 +20,7 @@ import pytest
 from api.auth import ROLE_NAMES, mint_token
 from api.cli import main
 from api.services import Services
+from domain.commands import ReceivePrisoner
 from domain.context import RequestContext
 from projections.catalogue import all_models
 from projections.database import open_database
@@ -66,10 +67,13 @@ def test_a_process_that_does_not_follow_sees_ledger_project_apply_pages(
     services = Services.open(postgres_url, follow=False)
     try:
         assert isinstance(services.runner, WatchedRunner)
-        result = services.ledger.record_reception(
-            context(), "A1234BC", booking_no="38412A", movement_reason="N",
-            legal_status="remand",
-        )  # fmt: skip
+        result = services.ledger.record(
+            context(),
+            "A1234BC",
+            ReceivePrisoner(
+                booking_no="38412A", movement_reason="N", legal_status="remand"
+            ),
+        )
         assert result.position is not None
         assert not services.runner.wait_for(result.position, timeout=0.2)
         waited: list[tuple[bool, float]] = []

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.settings import ApiSettings
+from domain.commands import CorrectEvent, MergeCases, OpenAcct
 from tests.console.conftest import SECRET, Estate, sign_in, token
 from tests.ledgers import ctx, receive
 
@@ -17,8 +18,8 @@ def merged_number(estate: Estate) -> tuple[str, str]:
     survivor = case_at(estate, status="in_custody")["prisoner_number"]
     retired = "Z0001ZZ"
     receive(estate.services.ledger, retired)
-    results = estate.services.ledger.merge_cases(
-        ctx(), retired_number=retired, survivor_number=survivor
+    results = estate.services.ledger.execute(
+        ctx(), retired, MergeCases(survivor_number=survivor)
     )
     estate.services.runner.wait_for(max(r.position or 0 for r in results), 5)
     return retired, survivor
@@ -118,7 +119,9 @@ def test_an_event_after_the_checkpoint_is_marked_pending(
 ) -> None:
     case = case_at(estate, status="in_custody", acct_open=False)
     number = case["prisoner_number"]
-    result = estate.services.ledger.open_acct(ctx(), number, triggers=["low mood"])
+    result = estate.services.ledger.record(
+        ctx(), number, OpenAcct(triggers=["low mood"])
+    )
     estate.services.runner.wait_for(result.position, 5)
     sign_in(console, "inspector")
     page = console.get(f"/console/cases/{number}").text
@@ -145,12 +148,14 @@ def test_corrections_link_to_what_they_correct(
         if e["kind"] == "RiskAssessed"
     )
     tier = "A" if case["tier"] != "A" else "B"
-    result = estate.services.ledger.correct_event(
+    result = estate.services.ledger.record(
         ctx(),
         number,
-        version=assessed["case_version"],
-        reason="keyed against the wrong assessment",
-        corrected_fields={"tier": tier},
+        CorrectEvent(
+            version=assessed["case_version"],
+            reason="keyed against the wrong assessment",
+            corrected_fields={"tier": tier},
+        ),
     )
     estate.services.runner.wait_for(result.position or 0, 5)
     sign_in(console, "inspector")
@@ -243,7 +248,7 @@ def test_a_page_says_when_the_read_models_are_behind(estate: Estate) -> None:
         number = case_at(estate, status="in_custody", acct_open=False)[
             "prisoner_number"
         ]
-        estate.services.ledger.open_acct(ctx(), number, triggers=["low mood"])
+        estate.services.ledger.record(ctx(), number, OpenAcct(triggers=["low mood"]))
         page = console.get(f"/console/cases/{number}")
         assert page.status_code == 200
         assert 'id="behind"' in page.text

@@ -8,6 +8,12 @@ from collections import Counter
 import pytest
 
 from domain import errors
+from domain.commands import (
+    AllocateOfficer,
+    DeallocateOfficer,
+    RecordRelease,
+    RegisterOfficer,
+)
 from domain.context import RequestContext
 from domain.events import CaseAllocated, OfficerAllocated
 from domain.ledger import CommandResult, JourneyLedger
@@ -18,7 +24,10 @@ OFFICER = "KWORKER_GEN"
 
 def register(ledger: JourneyLedger, roles: tuple[str, ...] = ("key_worker",)) -> None:
     ledger.register_officer(
-        ctx(), officer_id=OFFICER, name="Kay Worker", roles=roles, home_prison="LEI"
+        ctx(),
+        RegisterOfficer(
+            officer_id=OFFICER, name="Kay Worker", roles=roles, home_prison="LEI"
+        ),
     )
 
 
@@ -32,13 +41,15 @@ def allocate(
     override_reason: str | None = None,
     context: RequestContext | None = None,
 ) -> CommandResult:
-    return ledger.allocate_officer(
+    return ledger.record(
         context or ctx(),
         number,
-        officer_id=OFFICER,
-        role="key_worker",
-        reason="new arrival",
-        override_reason=override_reason,
+        AllocateOfficer(
+            officer_id=OFFICER,
+            role="key_worker",
+            reason="new arrival",
+            override_reason=override_reason,
+        ),
     )
 
 
@@ -65,8 +76,8 @@ def test_allocation_needs_custody_a_registered_officer_and_the_role(
     register(ledger, roles=("pom",))
     with pytest.raises(errors.InvalidValue):
         allocate(ledger, "A0001AA")
-    ledger.record_release(
-        ctx(), "A0001AA", movement_reason="CR", accommodation="settled"
+    ledger.record(
+        ctx(), "A0001AA", RecordRelease(movement_reason="CR", accommodation="settled")
     )
     with pytest.raises(errors.CaseIsReleased):
         allocate(ledger, "A0001AA")
@@ -115,18 +126,22 @@ def test_deallocation_and_release_free_the_caseload(ledger: JourneyLedger) -> No
     receive(ledger, "A0001AA")
     receive(ledger, "A0002AA")
     with pytest.raises(errors.NotAllocated):
-        ledger.deallocate_officer(
-            ctx(), "A0001AA", officer_id=OFFICER, role="key_worker", reason="moved"
+        ledger.record(
+            ctx(),
+            "A0001AA",
+            DeallocateOfficer(officer_id=OFFICER, role="key_worker", reason="moved"),
         )
     allocate(ledger, "A0001AA")
     allocate(ledger, "A0002AA")
     with pytest.raises(errors.AlreadyAllocated):
         allocate(ledger, "A0001AA")
-    ledger.deallocate_officer(
-        ctx(), "A0001AA", officer_id=OFFICER, role="key_worker", reason="moved wing"
+    ledger.record(
+        ctx(),
+        "A0001AA",
+        DeallocateOfficer(officer_id=OFFICER, role="key_worker", reason="moved wing"),
     )
-    ledger.record_release(
-        ctx(), "A0002AA", movement_reason="SC", accommodation="settled"
+    ledger.record(
+        ctx(), "A0002AA", RecordRelease(movement_reason="SC", accommodation="settled")
     )
     assert ledger.officer(OFFICER).caseload == {}
     assert ledger.case("A0001AA").officers == {}

@@ -7,6 +7,27 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain import errors
+from domain.commands import (
+    AgreeSentencePlan,
+    ApproveEarlyReleaseDay,
+    CloseAcct,
+    EndTemporaryRelease,
+    IncidentPerson,
+    OpenAcct,
+    ReceivePrisoner,
+    RecordDrugTest,
+    RecordHealthScreening,
+    RecordIncident,
+    RecordNeedsAssessment,
+    RecordRelease,
+    RecordResettlementStep,
+    RecordRiskAssessment,
+    RecordTransfer,
+    ReviewAcct,
+    ReviewIncentiveLevel,
+    SetReleaseDate,
+    StartTemporaryRelease,
+)
 from domain.events import CASE_EVENTS
 from domain.ledger import JourneyLedger
 from tests.ledgers import ctx, receive
@@ -23,14 +44,16 @@ def count_stored(ledger: JourneyLedger) -> int:
 
 
 def test_first_reception_opens_a_case_with_a_booking(ledger: JourneyLedger) -> None:
-    result = ledger.record_reception(
+    result = ledger.record(
         ctx(prison="MDI"),
         PN,
-        booking_no="38412A",
-        movement_reason="I",
-        legal_status="sentenced",
-        sentence_days=730,
-        personal_details={"first_name": "Alex", "last_name": "Example"},
+        ReceivePrisoner(
+            booking_no="38412A",
+            movement_reason="I",
+            legal_status="sentenced",
+            sentence_days=730,
+            personal_details={"first_name": "Alex", "last_name": "Example"},
+        ),
     )
     assert (result.version, result.position, result.duplicate) == (2, 2, False)
     case = ledger.case(PN)
@@ -46,7 +69,7 @@ def test_first_reception_opens_a_case_with_a_booking(ledger: JourneyLedger) -> N
 
 def test_every_event_carries_the_recording_metadata(ledger: JourneyLedger) -> None:
     when = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-    ledger.record_reception(
+    ledger.record(
         ctx(
             recorded_by="AOFFICER_GEN",
             prison="LEI",
@@ -57,9 +80,9 @@ def test_every_event_carries_the_recording_metadata(ledger: JourneyLedger) -> No
             occurred_at=when,
         ),
         PN,
-        booking_no="10001A",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10001A", movement_reason="N", legal_status="remand"
+        ),
     )
     event = list(ledger.events.get(ledger.case(PN).id))[-1]
     assert event.occurred_at == when
@@ -80,37 +103,55 @@ def test_a_resent_command_stores_nothing_and_returns_the_first_result(
     ledger: JourneyLedger,
 ) -> None:
     receive(ledger, PN)
-    first = ledger.record_risk_assessment(
-        ctx(source_ref="oasys-17"),
-        PN,
+    assessment = RecordRiskAssessment(
         tier="B",
         tier_change_level=2,
         rosh="high",
         likelihood_of_reoffending="medium",
         assessor="Dr Synthetic",
     )
+    first = ledger.record(ctx(source_ref="oasys-17"), PN, assessment)
     stored = count_stored(ledger)
-    again = ledger.record_risk_assessment(
-        ctx(source_ref="oasys-17"),
-        PN,
-        tier="D",
-        tier_change_level=0,
-        rosh="low",
-        likelihood_of_reoffending="low",
-        assessor="Dr Synthetic",
-    )
+    again = ledger.record(ctx(source_ref="oasys-17"), PN, assessment)
     assert again.duplicate
     assert (again.version, again.position) == (first.version, first.position)
     assert count_stored(ledger) == stored
-    assert ledger.case(PN).tier == "B"
+
+
+def test_a_reference_reused_for_another_request_is_refused(
+    ledger: JourneyLedger,
+) -> None:
+    receive(ledger, PN)
+    ledger.record(ctx(source_ref="oasys-17"), PN, OpenAcct(triggers=["low mood"]))
+    stored = count_stored(ledger)
+    other_fields = OpenAcct(triggers=["a different trigger"])
+    other_command = RecordDrugTest(
+        test_ref="MDT-LEI-000001", reason="random", result="negative"
+    )
+    for command in (other_fields, other_command):
+        with pytest.raises(errors.ReferenceReused, match="oasys-17"):
+            ledger.record(ctx(source_ref="oasys-17"), PN, command)
+    with pytest.raises(errors.ReferenceReused):
+        # The same fields from another recorder are another request.
+        ledger.record(
+            ctx(source_ref="oasys-17", recorded_by="OTHER_GEN"),
+            PN,
+            OpenAcct(triggers=["low mood"]),
+        )
+    assert count_stored(ledger) == stored
+    assert ledger.case(PN).acct_open
 
 
 def test_a_stale_expected_version_is_refused(ledger: JourneyLedger) -> None:
     version = receive(ledger, PN)
-    ledger.open_acct(ctx(), PN, triggers=["self-harm disclosed"], expected_version=2)
+    ledger.record(
+        ctx(), PN, OpenAcct(triggers=["self-harm disclosed"]), expected_version=2
+    )
     stored = count_stored(ledger)
     with pytest.raises(errors.StaleVersion) as refused:
-        ledger.review_acct(ctx(), PN, outcome="continue", expected_version=version)
+        ledger.record(
+            ctx(), PN, ReviewAcct(outcome="continue"), expected_version=version
+        )
     assert refused.value.current_version == 3
     assert count_stored(ledger) == stored
 
@@ -118,54 +159,70 @@ def test_a_stale_expected_version_is_refused(ledger: JourneyLedger) -> None:
 def test_health_screening_stages_in_order(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     with pytest.raises(errors.ScreeningOutOfOrder):
-        ledger.record_health_screening(
-            ctx(), PN, stage="comprehensive", outcome="no concerns"
+        ledger.record(
+            ctx(),
+            PN,
+            RecordHealthScreening(stage="comprehensive", outcome="no concerns"),
         )
-    ledger.record_health_screening(ctx(), PN, stage="initial", outcome="no concerns")
+    ledger.record(
+        ctx(), PN, RecordHealthScreening(stage="initial", outcome="no concerns")
+    )
     with pytest.raises(errors.ScreeningOutOfOrder):
-        ledger.record_health_screening(ctx(), PN, stage="initial", outcome="again")
-    ledger.record_health_screening(
+        ledger.record(
+            ctx(), PN, RecordHealthScreening(stage="initial", outcome="again")
+        )
+    ledger.record(
         ctx(),
         PN,
-        stage="comprehensive",
-        outcome="referred",
-        referrals=["mental health"],
+        RecordHealthScreening(
+            stage="comprehensive", outcome="referred", referrals=["mental health"]
+        ),
     )
     assert set(ledger.case(PN).screenings) == {"initial", "comprehensive"}
 
 
 def test_assessments_and_plans_update_the_case(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    ledger.record_needs_assessment(
+    ledger.record(
         ctx(),
         PN,
-        substance_misuse=True,
-        learning_difficulty_or_disability=False,
-        literacy_level="entry_3",
-        numeracy_level="level_1",
-        has_id=False,
-        has_bank_account=True,
-        housing_on_release="no_fixed_abode",
-        caring_responsibilities=False,
+        RecordNeedsAssessment(
+            substance_misuse=True,
+            learning_difficulty_or_disability=False,
+            literacy_level="entry_3",
+            numeracy_level="level_1",
+            has_id=False,
+            has_bank_account=True,
+            housing_on_release="no_fixed_abode",
+            caring_responsibilities=False,
+        ),
     )
-    ledger.record_risk_assessment(
+    ledger.record(
         ctx(),
         PN,
-        tier="A",
-        tier_change_level=3,
-        rosh="very_high",
-        likelihood_of_reoffending="high",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier="A",
+            tier_change_level=3,
+            rosh="very_high",
+            likelihood_of_reoffending="high",
+            assessor="Dr Synthetic",
+        ),
     )
-    ledger.agree_sentence_plan(
+    ledger.record(
         ctx(),
         PN,
-        objectives=["address substance misuse"],
-        interventions_required=["substance_misuse_treatment", "thinking_skills"],
-        interventions_available=["thinking_skills"],
+        AgreeSentencePlan(
+            objectives=["address substance misuse"],
+            interventions_required=["substance_misuse_treatment", "thinking_skills"],
+            interventions_available=["thinking_skills"],
+        ),
     )
-    ledger.review_incentive_level(
-        ctx(), PN, level="ENH", review_type="review", reason="good behaviour"
+    ledger.record(
+        ctx(),
+        PN,
+        ReviewIncentiveLevel(
+            level="ENH", review_type="review", reason="good behaviour"
+        ),
     )
     case = ledger.case(PN)
     assert case.needs is not None and case.needs["has_id"] is False
@@ -179,25 +236,27 @@ def test_bad_codes_are_refused_naming_the_field(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     stored = count_stored(ledger)
     with pytest.raises(errors.InvalidValue) as refused:
-        ledger.record_risk_assessment(
+        ledger.record(
             ctx(),
             PN,
-            tier="E",
-            tier_change_level=0,
-            rosh="low",
-            likelihood_of_reoffending="low",
-            assessor="x",
+            RecordRiskAssessment(
+                tier="E",
+                tier_change_level=0,
+                rosh="low",
+                likelihood_of_reoffending="low",
+                assessor="x",
+            ),
         )
     assert refused.value.field == "tier"
     with pytest.raises(errors.InvalidValue) as refused:
-        ledger.record_reception(
+        ledger.record(
             ctx(),
             "a1234bc",
-            booking_no="10001A",
-            movement_reason="N",
-            legal_status="remand",
+            ReceivePrisoner(
+                booking_no="10001A", movement_reason="N", legal_status="remand"
+            ),
         )
-    assert refused.value.field == "prisoner number"
+    assert refused.value.field == "prisoner_number"
     assert count_stored(ledger) == stored
 
 
@@ -208,12 +267,18 @@ def test_incident_with_several_people_is_one_event_per_case_in_one_save(
         receive(ledger, number)
     results = ledger.record_incident(
         ctx(),
-        incident_ref="IR-2025-000042",
-        incident_type="fight",
-        location="A wing landing 2",
-        severity="serious",
-        narrative="Synthetic narrative of a fight.",
-        people={"A1111AA": "perpetrator", "B2222BB": "victim", "C3333CC": "involved"},
+        RecordIncident(
+            incident_ref="IR-2025-000042",
+            incident_type="fight",
+            location="A wing landing 2",
+            severity="serious",
+            narrative="Synthetic narrative of a fight.",
+            people=(
+                IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
+                IncidentPerson(prisoner_number="B2222BB", role="victim"),
+                IncidentPerson(prisoner_number="C3333CC", role="involved"),
+            ),
+        ),
     )
     positions = sorted(r.position or 0 for r in results)
     assert positions == [7, 8, 9]  # consecutive: one atomic save
@@ -236,12 +301,17 @@ def test_incident_is_all_or_nothing(ledger: JourneyLedger) -> None:
     with pytest.raises(errors.CaseNotFound):
         ledger.record_incident(
             ctx(),
-            incident_ref="IR-2025-000043",
-            incident_type="assault_on_prisoner",
-            location="Gym",
-            severity="minor",
-            narrative="Synthetic.",
-            people={"A1111AA": "perpetrator", "Z9999ZZ": "victim"},
+            RecordIncident(
+                incident_ref="IR-2025-000043",
+                incident_type="assault_on_prisoner",
+                location="Gym",
+                severity="minor",
+                narrative="Synthetic.",
+                people=(
+                    IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
+                    IncidentPerson(prisoner_number="Z9999ZZ", role="victim"),
+                ),
+            ),
         )
     assert count_stored(ledger) == stored
 
@@ -249,38 +319,44 @@ def test_incident_is_all_or_nothing(ledger: JourneyLedger) -> None:
 def test_acct_open_review_close(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     with pytest.raises(errors.NoOpenAcct):
-        ledger.review_acct(ctx(), PN, outcome="continue")
-    ledger.open_acct(ctx(), PN, triggers=["low mood"])
+        ledger.record(ctx(), PN, ReviewAcct(outcome="continue"))
+    ledger.record(ctx(), PN, OpenAcct(triggers=["low mood"]))
     with pytest.raises(errors.AcctAlreadyOpen):
-        ledger.open_acct(ctx(), PN, triggers=["again"])
-    ledger.review_acct(ctx(), PN, outcome="ready_to_close")
-    ledger.close_acct(ctx(), PN, reason="risk reduced")
+        ledger.record(ctx(), PN, OpenAcct(triggers=["again"]))
+    ledger.record(ctx(), PN, ReviewAcct(outcome="ready_to_close"))
+    ledger.record(ctx(), PN, CloseAcct(reason="risk reduced"))
     assert not ledger.case(PN).acct_open
     with pytest.raises(errors.NoOpenAcct):
-        ledger.close_acct(ctx(), PN, reason="twice")
+        ledger.record(ctx(), PN, CloseAcct(reason="twice"))
 
 
 def test_drug_tests(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    ledger.record_drug_test(
+    ledger.record(
         ctx(),
         PN,
-        test_ref="MDT-LEI-000001",
-        reason="random",
-        result="positive",
-        substances=["synthetic_cannabinoids"],
+        RecordDrugTest(
+            test_ref="MDT-LEI-000001",
+            reason="random",
+            result="positive",
+            substances=["synthetic_cannabinoids"],
+        ),
     )
-    ledger.record_drug_test(
-        ctx(), PN, test_ref="MDT-LEI-000002", reason="random", result="refused"
+    ledger.record(
+        ctx(),
+        PN,
+        RecordDrugTest(test_ref="MDT-LEI-000002", reason="random", result="refused"),
     )
     with pytest.raises(errors.InvalidValue) as refused:
-        ledger.record_drug_test(
+        ledger.record(
             ctx(),
             PN,
-            test_ref="MDT-LEI-000003",
-            reason="random",
-            result="negative",
-            substances=["cocaine"],
+            RecordDrugTest(
+                test_ref="MDT-LEI-000003",
+                reason="random",
+                result="negative",
+                substances=["cocaine"],
+            ),
         )
     assert refused.value.field == "substances"
 
@@ -288,8 +364,10 @@ def test_drug_tests(ledger: JourneyLedger) -> None:
 def test_transfers(ledger: JourneyLedger) -> None:
     receive(ledger, PN, prison="LEI")
     with pytest.raises(errors.TransferToSamePrison):
-        ledger.record_transfer(ctx(), PN, to_prison="LEI", movement_reason="NOTR")
-    ledger.record_transfer(ctx(), PN, to_prison="MDI", movement_reason="OVCROW")
+        ledger.record(
+            ctx(), PN, RecordTransfer(to_prison="LEI", movement_reason="NOTR")
+        )
+    ledger.record(ctx(), PN, RecordTransfer(to_prison="MDI", movement_reason="OVCROW"))
     assert ledger.case(PN).prison == "MDI"
     event = list(ledger.events.get(ledger.case(PN).id))[-1]
     assert (event.from_prison, event.to_prison) == ("LEI", "MDI")
@@ -298,29 +376,39 @@ def test_transfers(ledger: JourneyLedger) -> None:
 def test_temporary_release(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     with pytest.raises(errors.NotOnTemporaryRelease):
-        ledger.end_temporary_release(ctx(), PN)
+        ledger.record(ctx(), PN, EndTemporaryRelease())
     back = datetime(2025, 6, 1, 18, 0, tzinfo=UTC)
-    ledger.start_temporary_release(ctx(), PN, rotl_type="R2", expected_return=back)
+    ledger.record(
+        ctx(), PN, StartTemporaryRelease(rotl_type="R2", expected_return=back)
+    )
     assert ledger.case(PN).status == "on_rotl"
     with pytest.raises(errors.OnTemporaryRelease):
-        ledger.record_transfer(ctx(), PN, to_prison="MDI", movement_reason="NOTR")
+        ledger.record(
+            ctx(), PN, RecordTransfer(to_prison="MDI", movement_reason="NOTR")
+        )
     with pytest.raises(errors.OnTemporaryRelease):
-        ledger.record_release(ctx(), PN, movement_reason="CR", accommodation="settled")
-    ledger.end_temporary_release(ctx(), PN, failed_to_return=False)
+        ledger.record(
+            ctx(), PN, RecordRelease(movement_reason="CR", accommodation="settled")
+        )
+    ledger.record(ctx(), PN, EndTemporaryRelease(failed_to_return=False))
     assert ledger.case(PN).status == "in_custody"
 
 
 def test_resettlement_steps(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    ledger.record_resettlement_step(
+    ledger.record(
         ctx(),
         PN,
-        element="id",
-        status="in_progress",
-        detail="birth certificate ordered",
+        RecordResettlementStep(
+            element="id", status="in_progress", detail="birth certificate ordered"
+        ),
     )
-    ledger.record_resettlement_step(
-        ctx(), PN, element="id", status="done", detail="provisional licence issued"
+    ledger.record(
+        ctx(),
+        PN,
+        RecordResettlementStep(
+            element="id", status="done", detail="provisional licence issued"
+        ),
     )
     assert ledger.case(PN).resettlement == {"id": "done"}
 
@@ -329,21 +417,29 @@ def test_release_closes_the_booking_and_stops_further_events(
     ledger: JourneyLedger,
 ) -> None:
     with pytest.raises(errors.CaseNotFound):
-        ledger.record_release(ctx(), PN, movement_reason="CR", accommodation="settled")
+        ledger.record(
+            ctx(), PN, RecordRelease(movement_reason="CR", accommodation="settled")
+        )
     receive(ledger, PN)
-    ledger.record_release(
-        ctx(), PN, movement_reason="HR", accommodation="approved_premises"
+    ledger.record(
+        ctx(),
+        PN,
+        RecordRelease(movement_reason="HR", accommodation="approved_premises"),
     )
     case = ledger.case(PN)
     assert case.status == "released"
     assert case.bookings[-1]["release_reason"] == "HR"
     assert case.last_release is not None and case.last_release["release_type"] == "hdc"
     with pytest.raises(errors.NoOpenBooking):
-        ledger.record_release(ctx(), PN, movement_reason="CR", accommodation="settled")
+        ledger.record(
+            ctx(), PN, RecordRelease(movement_reason="CR", accommodation="settled")
+        )
     with pytest.raises(errors.CaseIsReleased):
-        ledger.open_acct(ctx(), PN, triggers=["x"])
+        ledger.record(ctx(), PN, OpenAcct(triggers=["x"]))
     with pytest.raises(errors.CaseIsReleased):
-        ledger.record_transfer(ctx(), PN, to_prison="MDI", movement_reason="NOTR")
+        ledger.record(
+            ctx(), PN, RecordTransfer(to_prison="MDI", movement_reason="NOTR")
+        )
     # A new reception opens a new booking.
     receive(ledger, PN, booking_no="10002B", movement_reason="L", legal_status="recall")
     case = ledger.case(PN)
@@ -358,37 +454,43 @@ def test_a_second_reception_while_in_custody_is_refused(ledger: JourneyLedger) -
 
 def test_release_date_on_a_friday_is_flagged(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    ledger.set_release_date(ctx(), PN, date_type="CRD", release_date=date(2025, 6, 13))
+    ledger.record(
+        ctx(), PN, SetReleaseDate(date_type="CRD", release_date=date(2025, 6, 13))
+    )
     flagged = ledger.case(PN).release_dates["CRD"]
     assert flagged["flagged"] is True
     assert flagged["earliest_allowed"] == date(2025, 6, 11)  # Wednesday
     with pytest.raises(errors.AuthorityRequired):
-        ledger.approve_early_release_day(
-            ctx(), PN, date_type="CRD", approved_date=date(2025, 6, 11)
+        ledger.record(
+            ctx(),
+            PN,
+            ApproveEarlyReleaseDay(date_type="CRD", approved_date=date(2025, 6, 11)),
         )
     with pytest.raises(errors.EarlyReleaseDayNotAllowed):
-        ledger.approve_early_release_day(
+        ledger.record(
             ctx(authority="GOV_LEI"),
             PN,
-            date_type="CRD",
-            approved_date=date(2025, 6, 10),
+            ApproveEarlyReleaseDay(date_type="CRD", approved_date=date(2025, 6, 10)),
         )
-    ledger.approve_early_release_day(
-        ctx(authority="GOV_LEI"), PN, date_type="CRD", approved_date=date(2025, 6, 11)
+    ledger.record(
+        ctx(authority="GOV_LEI"),
+        PN,
+        ApproveEarlyReleaseDay(date_type="CRD", approved_date=date(2025, 6, 11)),
     )
     assert ledger.case(PN).release_dates["CRD"]["approved_date"] == date(2025, 6, 11)
 
 
 def test_release_date_midweek_is_not_flagged(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    ledger.set_release_date(ctx(), PN, date_type="SLED", release_date=date(2025, 6, 11))
+    ledger.record(
+        ctx(), PN, SetReleaseDate(date_type="SLED", release_date=date(2025, 6, 11))
+    )
     assert ledger.case(PN).release_dates["SLED"]["flagged"] is False
     with pytest.raises(errors.NoFlaggedReleaseDate):
-        ledger.approve_early_release_day(
+        ledger.record(
             ctx(authority="GOV_LEI"),
             PN,
-            date_type="SLED",
-            approved_date=date(2025, 6, 10),
+            ApproveEarlyReleaseDay(date_type="SLED", approved_date=date(2025, 6, 10)),
         )
 
 

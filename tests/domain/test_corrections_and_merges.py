@@ -7,6 +7,15 @@ from datetime import date
 import pytest
 
 from domain import errors
+from domain.commands import (
+    CorrectEvent,
+    MergeCases,
+    OpenAcct,
+    RecordRelease,
+    RecordRiskAssessment,
+    SetReleaseDate,
+    UnmergeCases,
+)
 from domain.events import EventCorrected, RiskAssessed
 from domain.ledger import JourneyLedger
 from tests.ledgers import ctx, receive
@@ -15,14 +24,16 @@ PN = "A1234BC"
 
 
 def assess(ledger: JourneyLedger, tier: str) -> int:
-    return ledger.record_risk_assessment(
+    return ledger.record(
         ctx(),
         PN,
-        tier=tier,
-        tier_change_level=1,
-        rosh="medium",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier=tier,
+            tier_change_level=1,
+            rosh="medium",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     ).version
 
 
@@ -31,8 +42,12 @@ def test_a_correction_changes_the_case_and_keeps_the_original(
 ) -> None:
     receive(ledger, PN)
     version = assess(ledger, "B")
-    result = ledger.correct_event(
-        ctx(), PN, version=version, reason="keyed wrong", corrected_fields={"tier": "C"}
+    result = ledger.record(
+        ctx(),
+        PN,
+        CorrectEvent(
+            version=version, reason="keyed wrong", corrected_fields={"tier": "C"}
+        ),
     )
     assert ledger.case(PN).tier == "C"
     history = list(ledger.events.get(ledger.case(PN).id))
@@ -50,28 +65,38 @@ def test_correcting_an_older_event_does_not_override_a_newer_one(
     receive(ledger, PN)
     older = assess(ledger, "B")
     assess(ledger, "A")
-    ledger.correct_event(
-        ctx(), PN, version=older, reason="keyed wrong", corrected_fields={"tier": "D"}
+    ledger.record(
+        ctx(),
+        PN,
+        CorrectEvent(
+            version=older, reason="keyed wrong", corrected_fields={"tier": "D"}
+        ),
     )
     assert ledger.case(PN).tier == "A"
 
 
 def test_correcting_a_release_date_recomputes_its_flag(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    version = ledger.set_release_date(
-        ctx(), PN, date_type="CRD", release_date=date(2025, 6, 11)
+    version = ledger.record(
+        ctx(), PN, SetReleaseDate(date_type="CRD", release_date=date(2025, 6, 11))
     ).version
     assert not ledger.case(PN).release_dates["CRD"]["flagged"]
     with pytest.raises(errors.InvalidValue):
-        ledger.correct_event(
-            ctx(), PN, version=version, reason="x", corrected_fields={"flagged": True}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(
+                version=version, reason="x", corrected_fields={"flagged": True}
+            ),
         )
-    ledger.correct_event(
+    ledger.record(
         ctx(),
         PN,
-        version=version,
-        reason="calculation error",
-        corrected_fields={"release_date": date(2025, 6, 13)},
+        CorrectEvent(
+            version=version,
+            reason="calculation error",
+            corrected_fields={"release_date": date(2025, 6, 13)},
+        ),
     )
     assert ledger.case(PN).release_dates["CRD"]["flagged"]
 
@@ -80,49 +105,75 @@ def test_correction_rules(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     version = assess(ledger, "B")
     with pytest.raises(errors.CorrectionTargetMissing):
-        ledger.correct_event(
-            ctx(), PN, version=99, reason="x", corrected_fields={"tier": "C"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(version=99, reason="x", corrected_fields={"tier": "C"}),
         )
     with pytest.raises(errors.CorrectionNotCorrectable):
-        ledger.correct_event(
-            ctx(), PN, version=1, reason="x", corrected_fields={"prisoner_number": "x"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(
+                version=1, reason="x", corrected_fields={"prisoner_number": "x"}
+            ),
         )
     with pytest.raises(errors.IdentityFieldNotCorrectable):
-        ledger.correct_event(
-            ctx(), PN, version=2, reason="x", corrected_fields={"booking_no": "20002B"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(
+                version=2, reason="x", corrected_fields={"booking_no": "20002B"}
+            ),
         )
     with pytest.raises(errors.IdentityFieldNotCorrectable):
-        ledger.correct_event(
-            ctx(), PN, version=version, reason="x", corrected_fields={"prison": "MDI"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(
+                version=version, reason="x", corrected_fields={"prison": "MDI"}
+            ),
         )
     with pytest.raises(errors.InvalidValue):
-        ledger.correct_event(
-            ctx(), PN, version=version, reason="x", corrected_fields={"tier": "Z"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(version=version, reason="x", corrected_fields={"tier": "Z"}),
         )
-    correction = ledger.correct_event(
-        ctx(), PN, version=version, reason="x", corrected_fields={"tier": "C"}
+    correction = ledger.record(
+        ctx(),
+        PN,
+        CorrectEvent(version=version, reason="x", corrected_fields={"tier": "C"}),
     ).version
     with pytest.raises(errors.AlreadyCorrected):
-        ledger.correct_event(
-            ctx(), PN, version=version, reason="x", corrected_fields={"tier": "D"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(version=version, reason="x", corrected_fields={"tier": "D"}),
         )
     with pytest.raises(errors.CorrectionNotCorrectable):
-        ledger.correct_event(
-            ctx(), PN, version=correction, reason="x", corrected_fields={"tier": "D"}
+        ledger.record(
+            ctx(),
+            PN,
+            CorrectEvent(
+                version=correction, reason="x", corrected_fields={"tier": "D"}
+            ),
         )
 
 
 def test_a_released_case_can_still_be_corrected(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
-    released = ledger.record_release(
-        ctx(), PN, movement_reason="CR", accommodation="not_known"
+    released = ledger.record(
+        ctx(), PN, RecordRelease(movement_reason="CR", accommodation="not_known")
     ).version
-    ledger.correct_event(
+    ledger.record(
         ctx(),
         PN,
-        version=released,
-        reason="accommodation confirmed late",
-        corrected_fields={"accommodation": "settled", "movement_reason": "HR"},
+        CorrectEvent(
+            version=released,
+            reason="accommodation confirmed late",
+            corrected_fields={"accommodation": "settled", "movement_reason": "HR"},
+        ),
     )
     release = ledger.case(PN).last_release
     assert release is not None
@@ -133,22 +184,22 @@ def test_merge_and_unmerge(ledger: JourneyLedger) -> None:
     receive(ledger, "A1111AA")
     receive(ledger, "B2222BB")
     with pytest.raises(errors.MergeNotAllowed):
-        ledger.merge_cases(ctx(), retired_number="A1111AA", survivor_number="A1111AA")
-    ledger.merge_cases(ctx(), retired_number="B2222BB", survivor_number="A1111AA")
+        ledger.execute(ctx(), "A1111AA", MergeCases(survivor_number="A1111AA"))
+    ledger.execute(ctx(), "B2222BB", MergeCases(survivor_number="A1111AA"))
     assert ledger.case("B2222BB").merged_into == "A1111AA"
     assert ledger.case("A1111AA").absorbed == ["B2222BB"]
     assert ledger.resolve_case("B2222BB").prisoner_number == "A1111AA"
     with pytest.raises(errors.CaseRetired):
-        ledger.open_acct(ctx(), "B2222BB", triggers=["x"])
+        ledger.record(ctx(), "B2222BB", OpenAcct(triggers=["x"]))
     with pytest.raises(errors.MergeNotAllowed):
-        ledger.merge_cases(ctx(), retired_number="A1111AA", survivor_number="B2222BB")
+        ledger.execute(ctx(), "A1111AA", MergeCases(survivor_number="B2222BB"))
     with pytest.raises(errors.NotMerged):
-        ledger.unmerge_cases(ctx(), retired_number="A1111AA", survivor_number="B2222BB")
-    ledger.unmerge_cases(ctx(), retired_number="B2222BB", survivor_number="A1111AA")
+        ledger.execute(ctx(), "A1111AA", UnmergeCases(survivor_number="B2222BB"))
+    ledger.execute(ctx(), "B2222BB", UnmergeCases(survivor_number="A1111AA"))
     assert ledger.case("B2222BB").merged_into is None
     assert ledger.case("A1111AA").absorbed == []
     # Both histories stay readable under their own numbers.
     for number in ("A1111AA", "B2222BB"):
         topics = [type(e).__name__ for e in ledger.events.get(ledger.case(number).id)]
         assert topics[-2:] == ["CasesMerged", "CasesUnmerged"]
-    ledger.open_acct(ctx(), "B2222BB", triggers=["after unmerge"])
+    ledger.record(ctx(), "B2222BB", OpenAcct(triggers=["after unmerge"]))

@@ -13,6 +13,12 @@ import pytest
 
 from domain import errors
 from domain.case import Case
+from domain.commands import (
+    ReceivePrisoner,
+    RecordDrugTest,
+    RecordRelease,
+    RecordTransfer,
+)
 from domain.ledger import JourneyLedger
 from store.config import environment_for
 from tests.ledgers import ctx, ledger_on, receive
@@ -22,12 +28,10 @@ LEI_ONLY = frozenset({"LEI"})
 
 
 def drug_test(ledger: JourneyLedger, **context: Any) -> None:
-    ledger.record_drug_test(
+    ledger.record(
         ctx(**context),
         PN,
-        test_ref="MDT-LEI-000001",
-        reason="random",
-        result="negative",
+        RecordDrugTest(test_ref="MDT-LEI-000001", reason="random", result="negative"),
     )
 
 
@@ -58,15 +62,17 @@ def test_a_reception_may_bring_a_released_person_into_the_remit(
     ledger: JourneyLedger,
 ) -> None:
     receive(ledger, PN, prison="MDI")
-    ledger.record_release(
-        ctx(prison="MDI"), PN, movement_reason="CR", accommodation="settled"
+    ledger.record(
+        ctx(prison="MDI"),
+        PN,
+        RecordRelease(movement_reason="CR", accommodation="settled"),
     )
-    again = ledger.record_reception(
+    again = ledger.record(
         ctx(remit=LEI_ONLY),
         PN,
-        booking_no="10002B",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10002B", movement_reason="N", legal_status="remand"
+        ),
     )
     assert ledger.case(PN).prison == "LEI" and again.version > 0
 
@@ -84,8 +90,10 @@ class TransferredMeanwhile(JourneyLedger):
         case = super().find_case(prisoner_number)
         if not self._moved:
             self._moved = True
-            self._other.record_transfer(
-                ctx(), prisoner_number, to_prison="MDI", movement_reason="OVCROW"
+            self._other.record(
+                ctx(),
+                prisoner_number,
+                RecordTransfer(to_prison="MDI", movement_reason="OVCROW"),
             )
         return case
 

@@ -18,6 +18,18 @@ from api.synthetic_estate import seed_estate
 from domain import errors
 from domain.case import Case
 from domain.codes import CaseStatus
+from domain.commands import (
+    CloseAcct,
+    CorrectEvent,
+    MergeCases,
+    OpenAcct,
+    ReceivePrisoner,
+    RecordRelease,
+    RecordRiskAssessment,
+    RecordTransfer,
+    SetReleaseDate,
+    UnmergeCases,
+)
 from domain.events import CaseEvent, CaseOpened
 from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
@@ -63,46 +75,51 @@ def versions(replay: Replay) -> list[int]:
 
 
 def assess(ledger: JourneyLedger, tier: str, at: datetime) -> int:
-    return ledger.record_risk_assessment(
+    return ledger.record(
         ctx(occurred_at=at),
         PN,
-        tier=tier,
-        tier_change_level=1,
-        rosh="medium",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier=tier,
+            tier_change_level=1,
+            rosh="medium",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     ).version
 
 
 def receive_on(ledger: JourneyLedger, at: datetime, number: str = PN) -> int:
-    return ledger.record_reception(
+    return ledger.record(
         ctx(occurred_at=at),
         number,
-        booking_no="10001A",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10001A", movement_reason="N", legal_status="remand"
+        ),
     ).version
 
 
 def correct(ledger: JourneyLedger, version: int, **fields: Any) -> int:
-    return ledger.correct_event(
-        ctx(), PN, version=version, reason="keyed wrong", corrected_fields=fields
+    return ledger.record(
+        ctx(),
+        PN,
+        CorrectEvent(version=version, reason="keyed wrong", corrected_fields=fields),
     ).version
 
 
 def test_without_times_the_replay_is_the_case_now(ledger: JourneyLedger) -> None:
     receive_on(ledger, on(1))
     tiered = assess(ledger, "B", on(2))
-    ledger.open_acct(ctx(occurred_at=on(3)), PN, triggers=["low mood"])
+    ledger.record(ctx(occurred_at=on(3)), PN, OpenAcct(triggers=["low mood"]))
     correct(ledger, tiered, tier="C", occurred_at=on(2, 15))
-    ledger.record_transfer(
-        ctx(occurred_at=on(4)), PN, to_prison="MDI", movement_reason="NOTR"
+    ledger.record(
+        ctx(occurred_at=on(4)),
+        PN,
+        RecordTransfer(to_prison="MDI", movement_reason="NOTR"),
     )
-    ledger.record_release(
+    ledger.record(
         ctx(occurred_at=on(5), prison="MDI"),
         PN,
-        movement_reason="CR",
-        accommodation="settled",
+        RecordRelease(movement_reason="CR", accommodation="settled"),
     )
     replay = ledger.replay(PN)
     assert state(replay.case) == state(ledger.case(PN))
@@ -113,9 +130,9 @@ def test_without_times_the_replay_is_the_case_now(ledger: JourneyLedger) -> None
 def test_known_at_is_the_case_as_the_ledger_held_it(ledger: JourneyLedger) -> None:
     receive_on(ledger, on(1))
     tiered = assess(ledger, "B", on(2))
-    ledger.open_acct(ctx(occurred_at=on(3)), PN, triggers=["low mood"])
+    ledger.record(ctx(occurred_at=on(3)), PN, OpenAcct(triggers=["low mood"]))
     correct(ledger, tiered, tier="C")
-    ledger.close_acct(ctx(occurred_at=on(4)), PN, reason="resolved")
+    ledger.record(ctx(occurred_at=on(4)), PN, CloseAcct(reason="resolved"))
     latest = ledger.case(PN).version
     for version in range(2, latest + 1):
         replay = ledger.replay(PN, known_at=recorded_at(ledger, version))
@@ -132,7 +149,7 @@ def test_a_late_recorded_event_is_absent_from_what_the_ledger_knew(
     assess(ledger, "B", on(2))
     known_at = recorded_at(ledger, 3)
     # Keyed in late: it happened on 8 March, before T, but was recorded after known_at.
-    late = ledger.open_acct(ctx(occurred_at=on(8)), PN, triggers=["low mood"])
+    late = ledger.record(ctx(occurred_at=on(8)), PN, OpenAcct(triggers=["low mood"]))
 
     as_of = present(ledger.replay(PN, as_of=on(10)))
     assert as_of.acct_open
@@ -175,7 +192,7 @@ def test_a_corrected_valid_time_decides_whether_a_fact_counts(
     assert present(ledger.replay(PN, as_of=on(10))).tier is None
     assert present(ledger.replay(PN, as_of=on(12))).tier == "B"
 
-    moved_earlier = ledger.open_acct(ctx(occurred_at=on(20)), PN, triggers=["x"])
+    moved_earlier = ledger.record(ctx(occurred_at=on(20)), PN, OpenAcct(triggers=["x"]))
     correct(ledger, moved_earlier.version, occurred_at=on(5))
     replay = ledger.replay(PN, as_of=on(10))
     assert present(replay).acct_open
@@ -210,11 +227,15 @@ def test_a_correction_recorded_after_known_at_does_not_apply(
 
 def test_a_release_after_t_means_in_custody_at_t(ledger: JourneyLedger) -> None:
     receive_on(ledger, on(1))
-    ledger.set_release_date(
-        ctx(occurred_at=on(2)), PN, date_type="CRD", release_date=date(2025, 3, 20)
+    ledger.record(
+        ctx(occurred_at=on(2)),
+        PN,
+        SetReleaseDate(date_type="CRD", release_date=date(2025, 3, 20)),
     )
-    ledger.record_release(
-        ctx(occurred_at=on(20)), PN, movement_reason="CR", accommodation="settled"
+    ledger.record(
+        ctx(occurred_at=on(20)),
+        PN,
+        RecordRelease(movement_reason="CR", accommodation="settled"),
     )
     at_t = present(ledger.replay(PN, as_of=on(10)))
     assert at_t.status == CaseStatus.IN_CUSTODY
@@ -250,9 +271,9 @@ def test_before_the_case_existed(ledger: JourneyLedger) -> None:
 
 def test_order_is_the_version_never_the_clock(ledger: JourneyLedger) -> None:
     receive_on(ledger, on(1))
-    ledger.open_acct(ctx(occurred_at=on(8)), PN, triggers=["low mood"])
+    ledger.record(ctx(occurred_at=on(8)), PN, OpenAcct(triggers=["low mood"]))
     # Closed next, but its source clock puts it before the opening.
-    ledger.close_acct(ctx(occurred_at=on(6)), PN, reason="resolved")
+    ledger.record(ctx(occurred_at=on(6)), PN, CloseAcct(reason="resolved"))
     assert not present(ledger.replay(PN, as_of=on(10))).acct_open
     assert not ledger.case(PN).acct_open
 
@@ -260,13 +281,13 @@ def test_order_is_the_version_never_the_clock(ledger: JourneyLedger) -> None:
 def test_merges_follow_both_times(ledger: JourneyLedger) -> None:
     receive_on(ledger, on(1), "A1111AA")
     receive_on(ledger, on(2), "B2222BB")
-    ledger.merge_cases(
-        ctx(occurred_at=on(15)), retired_number="B2222BB", survivor_number="A1111AA"
+    ledger.execute(
+        ctx(occurred_at=on(15)), "B2222BB", MergeCases(survivor_number="A1111AA")
     )
     merged = len(history(ledger, "B2222BB"))
     before_merge = recorded_at(ledger, merged - 1, "B2222BB")
-    ledger.unmerge_cases(
-        ctx(occurred_at=on(25)), retired_number="B2222BB", survivor_number="A1111AA"
+    ledger.execute(
+        ctx(occurred_at=on(25)), "B2222BB", UnmergeCases(survivor_number="A1111AA")
     )
 
     assert present(ledger.replay("B2222BB", as_of=on(10))).merged_into is None
@@ -305,7 +326,7 @@ def test_known_at_cuts_the_versions_at_the_first_one_recorded_later(
 ) -> None:
     receive_on(ledger, on(1))
     assess(ledger, "B", on(2))
-    ledger.open_acct(ctx(occurred_at=on(3)), PN, triggers=["low mood"])
+    ledger.record(ctx(occurred_at=on(3)), PN, OpenAcct(triggers=["low mood"]))
     events = history(ledger)
     # A skewed clock stamped version 3 later than version 4: the ledger never held
     # version 4 without version 3, so a cut between them keeps neither.

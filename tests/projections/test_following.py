@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from domain.commands import ReceivePrisoner
 from domain.ledger import JourneyLedger
 from evidence.database import open_evidence_store
 from projections.catalogue import all_models
@@ -26,12 +27,12 @@ def test_wait_for_gives_read_your_writes(
     try:
         for i in range(20):
             number = f"A{i:04d}BC"
-            result = ledger.record_reception(
+            result = ledger.record(
                 ctx(),
                 number,
-                booking_no="10001A",
-                movement_reason="N",
-                legal_status="remand",
+                ReceivePrisoner(
+                    booking_no="10001A", movement_reason="N", legal_status="remand"
+                ),
             )
             assert result.position is not None
             assert read_models.runner.wait_for(result.position, timeout=10)
@@ -78,8 +79,12 @@ def test_the_follower_issues_checkpoints_every_n_events(
 
 def reception(ledger: JourneyLedger, number: str) -> int:
     """Receive a person; returns the event's position."""
-    position = ledger.record_reception(
-        ctx(), number, booking_no="10003A", movement_reason="N", legal_status="remand"
+    position = ledger.record(
+        ctx(),
+        number,
+        ReceivePrisoner(
+            booking_no="10003A", movement_reason="N", legal_status="remand"
+        ),
     ).position
     assert position is not None
     return position

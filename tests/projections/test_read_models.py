@@ -5,6 +5,23 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
+from domain.commands import (
+    AgreeSentencePlan,
+    AllocateOfficer,
+    CorrectEvent,
+    IncidentPerson,
+    MergeCases,
+    OpenAcct,
+    ReceivePrisoner,
+    RecordDrugTest,
+    RecordHealthScreening,
+    RecordIncident,
+    RecordRelease,
+    RecordRiskAssessment,
+    RecordTransfer,
+    RegisterOfficer,
+    SetReleaseDate,
+)
 from domain.ledger import JourneyLedger
 from tests.ledgers import ctx, receive
 from tests.projections.conftest import ReadModels
@@ -18,14 +35,16 @@ def at(days: float) -> datetime:
 
 
 def assess(ledger: JourneyLedger, tier: str, when: datetime) -> int:
-    return ledger.record_risk_assessment(
+    return ledger.record(
         ctx(occurred_at=when),
         PN,
-        tier=tier,
-        tier_change_level=1,
-        rosh="high",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier=tier,
+            tier_change_level=1,
+            rosh="high",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     ).version
 
 
@@ -34,8 +53,10 @@ def test_case_state_follows_the_case_with_corrections(
 ) -> None:
     receive(ledger, PN, legal_status="sentenced", movement_reason="I")
     version = assess(ledger, "B", at(1))
-    ledger.set_release_date(ctx(), PN, date_type="CRD", release_date=date(2025, 6, 13))
-    ledger.open_acct(ctx(), PN, triggers=["low mood"])
+    ledger.record(
+        ctx(), PN, SetReleaseDate(date_type="CRD", release_date=date(2025, 6, 13))
+    )
+    ledger.record(ctx(), PN, OpenAcct(triggers=["low mood"]))
     state = read_models.catch_up().case_state(PN)
     assert state is not None
     assert (state["status"], state["prison"], state["tier"], state["rosh"]) == (
@@ -46,8 +67,12 @@ def test_case_state_follows_the_case_with_corrections(
     )
     assert (state["release_date"], state["release_flagged"]) == ("2025-06-13", 1)
     assert state["acct_open"] == 1
-    ledger.correct_event(
-        ctx(), PN, version=version, reason="wrong form", corrected_fields={"tier": "D"}
+    ledger.record(
+        ctx(),
+        PN,
+        CorrectEvent(
+            version=version, reason="wrong form", corrected_fields={"tier": "D"}
+        ),
     )
     state = read_models.catch_up().case_state(PN)
     assert state is not None and state["tier"] == "D"
@@ -59,15 +84,15 @@ def test_timeline_is_the_audit_trail(
 ) -> None:
     receive(ledger, PN)
     version = assess(ledger, "C", at(1))
-    ledger.correct_event(
+    ledger.record(
         ctx(authority="GOV_LEI"),
         PN,
-        version=version,
-        reason="wrong form",
-        corrected_fields={"tier": "A"},
+        CorrectEvent(
+            version=version, reason="wrong form", corrected_fields={"tier": "A"}
+        ),
     )
     receive(ledger, "B2222BB")
-    ledger.merge_cases(ctx(), retired_number="B2222BB", survivor_number=PN)
+    ledger.execute(ctx(), "B2222BB", MergeCases(survivor_number=PN))
     rows = read_models.catch_up().timeline(PN)
     kinds = [r["kind"] for r in rows]
     assert kinds == [
@@ -98,25 +123,32 @@ def test_caseloads_with_overrides(
     ledger: JourneyLedger, read_models: ReadModels
 ) -> None:
     ledger.register_officer(
-        ctx(), officer_id="KW1_LEI", name="Kay", roles=["key_worker"], home_prison="LEI"
+        ctx(),
+        RegisterOfficer(
+            officer_id="KW1_LEI", name="Kay", roles=["key_worker"], home_prison="LEI"
+        ),
     )
     numbers = [f"A{i:04d}AA" for i in range(1, 9)]
     for number in numbers:
         receive(ledger, number)
     for number in numbers[:6]:
-        ledger.allocate_officer(
-            ctx(), number, officer_id="KW1_LEI", role="key_worker", reason="new"
+        ledger.record(
+            ctx(),
+            number,
+            AllocateOfficer(officer_id="KW1_LEI", role="key_worker", reason="new"),
         )
-    ledger.allocate_officer(
+    ledger.record(
         ctx(authority="CUSTMGR_LEI"),
         numbers[6],
-        officer_id="KW1_LEI",
-        role="key_worker",
-        reason="new",
-        override_reason="staff sickness",
+        AllocateOfficer(
+            officer_id="KW1_LEI",
+            role="key_worker",
+            reason="new",
+            override_reason="staff sickness",
+        ),
     )
-    ledger.record_release(
-        ctx(), numbers[0], movement_reason="CR", accommodation="settled"
+    ledger.record(
+        ctx(), numbers[0], RecordRelease(movement_reason="CR", accommodation="settled")
     )
     queries = read_models.catch_up()
     assert [r["prisoner_number"] for r in queries.caseload("KW1_LEI")] == numbers[1:7]
@@ -131,39 +163,45 @@ def test_caseloads_with_overrides(
 def test_roll_now_and_on_past_days(
     ledger: JourneyLedger, read_models: ReadModels
 ) -> None:
-    ledger.record_reception(
+    ledger.record(
         ctx(prison="LEI", occurred_at=at(0)),
         PN,
-        booking_no="10001A",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10001A", movement_reason="N", legal_status="remand"
+        ),
     )
-    moved = ledger.record_transfer(
-        ctx(occurred_at=at(5)), PN, to_prison="MDI", movement_reason="NOTR"
+    moved = ledger.record(
+        ctx(occurred_at=at(5)),
+        PN,
+        RecordTransfer(to_prison="MDI", movement_reason="NOTR"),
     ).version
-    ledger.record_release(
-        ctx(occurred_at=at(9)), PN, movement_reason="BL", accommodation="settled"
+    ledger.record(
+        ctx(occurred_at=at(9)),
+        PN,
+        RecordRelease(movement_reason="BL", accommodation="settled"),
     )
     # A duplicate record of the same person, merged: never counted twice.
-    ledger.record_reception(
+    ledger.record(
         ctx(prison="LEI", occurred_at=at(1)),
         "B2222BB",
-        booking_no="10002B",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10002B", movement_reason="N", legal_status="remand"
+        ),
     )
-    ledger.merge_cases(ctx(), retired_number="B2222BB", survivor_number=PN)
+    ledger.execute(ctx(), "B2222BB", MergeCases(survivor_number=PN))
     queries = read_models.catch_up()
     assert queries.roll_on("LEI", at(3).date()) == [PN]
     assert queries.roll_on("MDI", at(3).date()) == []
     assert queries.roll_on("MDI", at(6).date()) == [PN]
     assert queries.roll("MDI", at(10)) == []
-    ledger.correct_event(
+    ledger.record(
         ctx(),
         PN,
-        version=moved,
-        reason="moved a day earlier",
-        corrected_fields={"occurred_at": at(2)},
+        CorrectEvent(
+            version=moved,
+            reason="moved a day earlier",
+            corrected_fields={"occurred_at": at(2)},
+        ),
     )
     queries = read_models.catch_up()
     assert queries.roll_on("LEI", at(3).date()) == []
@@ -172,22 +210,26 @@ def test_roll_now_and_on_past_days(
 
 def test_overdue_checks(ledger: JourneyLedger, read_models: ReadModels) -> None:
     now = at(30)
-    ledger.record_reception(
+    ledger.record(
         ctx(occurred_at=at(28)),
         PN,
-        booking_no="10001A",
-        movement_reason="I",
-        legal_status="sentenced",
+        ReceivePrisoner(
+            booking_no="10001A", movement_reason="I", legal_status="sentenced"
+        ),
     )
-    ledger.agree_sentence_plan(
+    ledger.record(
         ctx(occurred_at=at(29)),
         PN,
-        objectives=["work"],
-        interventions_required=["resolve", "education"],
-        interventions_available=["education"],
+        AgreeSentencePlan(
+            objectives=["work"],
+            interventions_required=["resolve", "education"],
+            interventions_available=["education"],
+        ),
     )
-    ledger.set_release_date(
-        ctx(), PN, date_type="CRD", release_date=(now + timedelta(weeks=8)).date()
+    ledger.record(
+        ctx(),
+        PN,
+        SetReleaseDate(date_type="CRD", release_date=(now + timedelta(weeks=8)).date()),
     )
     overdue = {r["check_name"]: r for r in read_models.catch_up().overdue("LEI", now)}
     assert set(overdue) == {
@@ -197,7 +239,7 @@ def test_overdue_checks(ledger: JourneyLedger, read_models: ReadModels) -> None:
         "interventions_unavailable",
     }
     assert overdue["interventions_unavailable"]["detail"] == "resolve"
-    ledger.record_health_screening(ctx(), PN, stage="initial", outcome="ok")
+    ledger.record(ctx(), PN, RecordHealthScreening(stage="initial", outcome="ok"))
     assess(ledger, "C", at(29))
     overdue = {r["check_name"] for r in read_models.catch_up().overdue("LEI", now)}
     assert overdue == {"resettlement_passport", "interventions_unavailable"}
@@ -210,42 +252,44 @@ def test_indicators_and_league_table(
 ) -> None:
     for i, prison in enumerate(("LEI", "MDI")):
         number = f"A{i:04d}AA"
-        ledger.record_reception(
+        ledger.record(
             ctx(prison=prison, occurred_at=at(0)),
             number,
-            booking_no="10001A",
-            movement_reason="N",
-            legal_status="remand",
+            ReceivePrisoner(
+                booking_no="10001A", movement_reason="N", legal_status="remand"
+            ),
         )
-        ledger.record_health_screening(
+        ledger.record(
             ctx(prison=prison, occurred_at=at(0.5)),
             number,
-            stage="initial",
-            outcome="ok",
+            RecordHealthScreening(stage="initial", outcome="ok"),
         )
     ledger.record_incident(
         ctx(occurred_at=at(2)),
-        incident_ref="IR-2025-000001",
-        incident_type="self_harm",
-        location="Healthcare",
-        severity="serious",
-        narrative="Synthetic.",
-        people={"A0000AA": "involved"},
+        RecordIncident(
+            incident_ref="IR-2025-000001",
+            incident_type="self_harm",
+            location="Healthcare",
+            severity="serious",
+            narrative="Synthetic.",
+            people=(IncidentPerson(prisoner_number="A0000AA", role="involved"),),
+        ),
     )
     for n, result in enumerate(("positive", "negative", "refused", "negative")):
-        ledger.record_drug_test(
+        ledger.record(
             ctx(occurred_at=at(3)),
             "A0000AA",
-            test_ref=f"MDT-LEI-00000{n}",
-            reason="random",
-            result=result,
-            substances=["cocaine"] if result == "positive" else [],
+            RecordDrugTest(
+                test_ref=f"MDT-LEI-00000{n}",
+                reason="random",
+                result=result,
+                substances=["cocaine"] if result == "positive" else [],
+            ),
         )
-    ledger.record_release(
-        ctx(prison="MDI", occurred_at=at(11)),  # Friday 13 June
+    ledger.record(
+        ctx(prison="MDI", occurred_at=at(11)),
         "A0001AA",
-        movement_reason="CR",
-        accommodation="settled",
+        RecordRelease(movement_reason="CR", accommodation="settled"),
     )
     queries = read_models.catch_up()
     lei = queries.indicators("LEI", "2025-06").as_dict()

@@ -13,6 +13,7 @@ import pytest
 
 from api.cli import main
 from api.synthetic_estate import seed_estate
+from domain.commands import ReceivePrisoner
 from domain.ledger import JourneyLedger
 from projections.catalogue import READ_MODELS, all_models
 from projections.database import ReadModelDatabase, open_database
@@ -133,12 +134,12 @@ def test_rebuild_swaps_in_fresh_tables_and_the_follower_carries_on(
     report = rebuild(ledger, database, ["case_state"])
     assert report.swapped and report.rows["case_state"] > 60
     # Events recorded after the swap reach the swapped-in table.
-    receive_at = ledger.record_reception(
+    receive_at = ledger.record(
         ctx(),
         "Z9999ZZ",
-        booking_no="99999Z",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="99999Z", movement_reason="N", legal_status="remand"
+        ),
     ).position
     assert follower.catch_up() == receive_at
     with database.transaction() as sql:
@@ -227,12 +228,12 @@ def test_ledger_roll_command(
 ) -> None:
     monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
     ledger = ledger_on(f"sqlite:///{tmp_path}/ledger.db")
-    ledger.record_reception(
+    ledger.record(
         ctx(prison="LEI", occurred_at=datetime(2025, 3, 1, 10, tzinfo=UTC)),
         "A1234BC",
-        booking_no="10001A",
-        movement_reason="N",
-        legal_status="remand",
+        ReceivePrisoner(
+            booking_no="10001A", movement_reason="N", legal_status="remand"
+        ),
     )
     ledger.close()
     assert main(["roll", "LEI", "--on", "2025-03-01"]) == 0

@@ -8,6 +8,12 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import StoredEvent
 
+from domain.commands import (
+    IncidentPerson,
+    ReceivePrisoner,
+    RecordIncident,
+    RecordResettlementStep,
+)
 from domain.events import RiskAssessed
 from domain.ledger import JourneyLedger
 from tests.ledgers import ctx, ledger_on, receive
@@ -61,12 +67,14 @@ def test_personal_details_and_narratives_are_unreadable_when_encrypted(
         )
         ledger.record_incident(
             ctx(),
-            incident_ref="IR-2025-000001",
-            incident_type="self_harm",
-            location="Healthcare",
-            severity="serious",
-            narrative="Synthetic narrative marker XYZZY.",
-            people={PN: "involved"},
+            RecordIncident(
+                incident_ref="IR-2025-000001",
+                incident_type="self_harm",
+                location="Healthcare",
+                severity="serious",
+                narrative="Synthetic narrative marker XYZZY.",
+                people=(IncidentPerson(prisoner_number=PN, role="involved"),),
+            ),
         )
         return b"".join(n.state for n in ledger.recorder.select_notifications(1, 100))
 
@@ -79,22 +87,26 @@ def test_personal_details_and_narratives_are_unreadable_when_encrypted(
     encrypted_url = store_url  # the same database: fresh tables are not needed
     ledger = ledger_on(encrypted_url, LEDGER_CIPHER_KEY=key)
     try:
-        ledger.record_reception(
+        ledger.record(
             ctx(),
             "B2222BB",
-            booking_no="20002B",
-            movement_reason="N",
-            legal_status="remand",
-            personal_details={"first_name": "Ophelia", "last_name": "Zanzibarova"},
+            ReceivePrisoner(
+                booking_no="20002B",
+                movement_reason="N",
+                legal_status="remand",
+                personal_details={"first_name": "Ophelia", "last_name": "Zanzibarova"},
+            ),
         )
         ledger.record_incident(
             ctx(),
-            incident_ref="IR-2025-000002",
-            incident_type="self_harm",
-            location="Healthcare",
-            severity="serious",
-            narrative="Synthetic narrative marker PLUGH.",
-            people={"B2222BB": "involved"},
+            RecordIncident(
+                incident_ref="IR-2025-000002",
+                incident_type="self_harm",
+                location="Healthcare",
+                severity="serious",
+                narrative="Synthetic narrative marker PLUGH.",
+                people=(IncidentPerson(prisoner_number="B2222BB", role="involved"),),
+            ),
         )
         notifications = ledger.recorder.select_notifications(1, 100)
         encrypted = b"".join(n.state for n in notifications[4:])
@@ -108,16 +120,24 @@ def test_personal_details_and_narratives_are_unreadable_when_encrypted(
 def test_snapshots_every_fifty_events_by_default(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     for i in range(48):
-        ledger.record_resettlement_step(
-            ctx(), PN, element="family", status="in_progress", detail=f"visit {i}"
+        ledger.record(
+            ctx(),
+            PN,
+            RecordResettlementStep(
+                element="family", status="in_progress", detail=f"visit {i}"
+            ),
         )
     assert ledger.case(PN).version == 50
     assert ledger.snapshots is not None
     snapshots = list(ledger.snapshots.get(ledger.case(PN).id))
     assert [s.originator_version for s in snapshots] == [50]
     # A case loaded from its snapshot equals one folded from every event.
-    ledger.record_resettlement_step(
-        ctx(), PN, element="id", status="done", detail="after the snapshot"
+    ledger.record(
+        ctx(),
+        PN,
+        RecordResettlementStep(
+            element="id", status="done", detail="after the snapshot"
+        ),
     )
     from_snapshot = ledger.case(PN)
     from_events = project_aggregate(None, ledger.events.get(from_snapshot.id))
