@@ -27,6 +27,11 @@ Cursor
     page, or ``after`` again when the page is empty. A page shorter than ``limit``
     means the feed is at its head for now (``head`` says where the log ends).
 
+Links
+    ``detailUrl`` is ``LEDGER_PUBLIC_URL`` (``ApiSettings.public_url``) and the path,
+    or the path alone when that is not set; never the request's ``Host``, which the
+    caller chooses and every other consumer of the feed would then follow.
+
 Who may read it
     consumer systems, inspectors and investigators. Not recorders (403): the feed is
     the whole estate, and a recorder reads only the prisons in its caseload, which a
@@ -68,6 +73,7 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
 from api.services import Services, services
+from api.settings import ApiSettings
 from domain.errors import InvalidValue
 from domain.events import (
     CASE_EVENTS,
@@ -118,7 +124,11 @@ class FeedItem(BaseModel):
     version: int = Field(description="The event's class_version", examples=[1])
     occurredAt: datetime = Field(description="When it happened (valid time)")
     description: str = Field(examples=["Received into LEI (N, remand), booking 38412A"])
-    detailUrl: str = Field(examples=["https://journey-ledger.example/cases/A1234BC"])
+    detailUrl: str = Field(
+        description="The case (or officer) in this API: LEDGER_PUBLIC_URL and the "
+        "path, or the path alone when that is not set",
+        examples=["https://ledger.example.gov.uk/cases/A1234BC"],
+    )
     personReference: PersonReference | None = Field(
         description="The person the event concerns; null on an officer's registration"
     )
@@ -205,9 +215,9 @@ class Envelopes:
     """Turns stored notifications into feed items (thread-safe; reads the store only
     to learn a case's prisoner number the first time it is met mid-log)."""
 
-    def __init__(self, ledger: JourneyLedger, base_url: str) -> None:
+    def __init__(self, ledger: JourneyLedger, public_url: str | None) -> None:
         self.ledger = ledger
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (public_url or "").rstrip("/")
 
     def prisoner_number(self, event: CaseEvent) -> str:
         if isinstance(event, CaseOpened):
@@ -289,7 +299,10 @@ class Envelopes:
 
 
 def envelopes(request: Request, found: Services) -> Envelopes:
-    return Envelopes(found.ledger, str(request.base_url))
+    # Links go to other systems, so they start from the configured public URL,
+    # never the request's Host header: whoever sends a request chooses that.
+    settings: ApiSettings = request.app.state.settings
+    return Envelopes(found.ledger, settings.public_url)
 
 
 # --- the page -------------------------------------------------------------------------

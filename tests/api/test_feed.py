@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
 from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads
+from api.settings import ApiConfigurationError, ApiSettings
 from domain.events import CASE_EVENTS, OFFICER_EVENTS, PrisonerReceived
-from tests.api.conftest import RECEPTION, Api, bearer
+from tests.api.conftest import RECEPTION, SECRET, Api, bearer
 from tests.api.journeys import (
     FIRST_NAME,
     NARRATIVE,
@@ -206,3 +215,98 @@ def test_stream_stops_when_the_client_goes_away(api: Api) -> None:
     for thread in follower_threads():
         thread.join(timeout=10)
     assert follower_threads() == []
+
+
+# --- links ----------------------------------------------------------------------------
+
+
+EVIL = {"Host": "evil.example"}
+
+
+def links(items: list[dict[str, Any]]) -> dict[str, str]:
+    """The first link of each event type, so the received item is A's reception."""
+    found: dict[str, str] = {}
+    for item in items:
+        found.setdefault(item["eventType"], item["detailUrl"])
+    return found
+
+
+def test_links_are_relative_and_never_follow_the_host_header(api: Api) -> None:
+    seed(api)
+    reply = api.client.get(
+        "/feed", params={"limit": 1000}, headers={**bearer("consumer"), **EVIL}
+    )
+    paged = reply.json()["items"]
+    streamed = [
+        json.loads(e["data"]) for e in sse(stream(api, EVIL, limit=len(paged)).text)
+    ]
+    for items in (paged, streamed):
+        found = links(items)
+        assert found["journey-ledger.prisoner.received"] == f"/cases/{A}"
+        assert found["journey-ledger.officer.registered"] == (
+            f"/officers/{OFFICER}/caseload"
+        )
+        assert all(i["detailUrl"].startswith(("/cases/", "/officers/")) for i in items)
+
+
+@pytest.fixture
+def published(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The API as ``ledger serve`` configures it, with LEDGER_PUBLIC_URL set."""
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    monkeypatch.delenv("LEDGER_JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("LEDGER_PUBLIC_URL", "https://ledger.example.gov.uk/")
+    app = create_app(ApiSettings.from_environment(), url=store_url)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client)
+
+
+def test_links_start_at_the_configured_public_url(published: Api) -> None:
+    seed(published)
+    reply = published.client.get(
+        "/feed", params={"limit": 1000}, headers={**bearer("consumer"), **EVIL}
+    )
+    found = links(reply.json()["items"])
+    assert found["journey-ledger.prisoner.received"] == (
+        f"https://ledger.example.gov.uk/cases/{A}"
+    )
+    assert found["journey-ledger.officer.registered"] == (
+        f"https://ledger.example.gov.uk/officers/{OFFICER}/caseload"
+    )
+    assert all(
+        i["detailUrl"].startswith("https://ledger.example.gov.uk/")
+        for i in reply.json()["items"]
+    )
+
+
+BAD_PUBLIC_URLS = (
+    "ledger.example.gov.uk",
+    "ftp://ledger.example.gov.uk",
+    "https://ledger.example.gov.uk/?consumer=1",
+    "https://ledger.example.gov.uk/#feed",
+    "https://someone:secret@ledger.example.gov.uk",
+    "https://ledger.example.gov.uk:port",
+    " https://ledger.example.gov.uk",
+)
+
+
+@pytest.mark.parametrize("value", BAD_PUBLIC_URLS)
+def test_a_bad_public_url_stops_start_up(
+    value: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def never_serve(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"ledger serve started with LEDGER_PUBLIC_URL={value!r}")
+
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    monkeypatch.delenv("LEDGER_JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("LEDGER_PUBLIC_URL", value)
+    with pytest.raises(ApiConfigurationError, match="set it to the absolute http"):
+        ApiSettings.from_environment()
+    assert main(["serve"]) == 1
+    said = capsys.readouterr().err
+    assert f"LEDGER_PUBLIC_URL {value!r}" in said
+    assert "https://ledger.example.gov.uk" in said
