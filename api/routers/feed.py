@@ -25,7 +25,10 @@ Cursor
     never assumes positions are consecutive (access-log events sit between journey
     events, and another store may leave gaps): ``next`` is the last position on the
     page, or ``after`` again when the page is empty. A page shorter than ``limit``
-    means the feed is at its head for now (``head`` says where the log ends).
+    means the feed is at its head for now (``head`` says where the log ends). A
+    cursor past the head (``after`` here, ``after`` or ``Last-Event-ID`` on the
+    stream) is 422, naming the head: it was never a position, and an empty page
+    would leave its consumer waiting for events already behind it.
 
 Links
     ``detailUrl`` is ``LEDGER_PUBLIC_URL`` (``ApiSettings.public_url``) and the path,
@@ -308,6 +311,16 @@ def envelopes(request: Request, found: Services) -> Envelopes:
 # --- the page -------------------------------------------------------------------------
 
 
+def refuse_past_head(field: str, cursor: int, head: int) -> None:
+    """A cursor past the log's last position was never a position anyone was given:
+    answering it with an empty page would leave its consumer waiting for events
+    that are already behind it, so it is refused, naming the head."""
+    if cursor > head:
+        raise InvalidValue(
+            field, f"{field} {cursor} is past the log's last position ({head})"
+        )
+
+
 @router.get(
     "/feed",
     response_model=FeedPage,
@@ -322,6 +335,7 @@ def get_feed(
 ) -> FeedPage:
     recorder = found.ledger.recorder
     head = recorder.max_notification_id() or 0
+    refuse_past_head("after", after, head)
     notifications = recorder.select_notifications(
         start=after, limit=limit, topics=FEED_TOPICS, inclusive_of_start=False
     )
@@ -402,6 +416,7 @@ class Follower:
 
 
 def resume_from(
+    found: Found,
     after: Annotated[
         int | None,
         Query(
@@ -419,11 +434,15 @@ def resume_from(
         ),
     ] = None,
 ) -> int:
+    field, start = "after", after or 0
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        # isdigit alone passes "²", which int() then refuses with a 500.
+        if not (text.isascii() and text.isdigit()):
             raise InvalidValue("Last-Event-ID", "Last-Event-ID must be a position")
-        return int(last_event_id.strip())
-    return after or 0
+        field, start = "Last-Event-ID", int(text)
+    refuse_past_head(field, start, found.ledger.recorder.max_notification_id() or 0)
+    return start
 
 
 async def open_follower(

@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.cli import main
-from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads
+from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads, resume_from
 from api.settings import ApiConfigurationError, ApiSettings
+from domain.errors import InvalidValue
 from domain.events import CASE_EVENTS, OFFICER_EVENTS, PrisonerReceived
 from tests.api.conftest import RECEPTION, SECRET, Api, bearer
 from tests.api.journeys import (
@@ -215,6 +216,53 @@ def test_stream_stops_when_the_client_goes_away(api: Api) -> None:
     for thread in follower_threads():
         thread.join(timeout=10)
     assert follower_threads() == []
+
+
+# --- the cursor -----------------------------------------------------------------------
+
+
+def refusal(reply: Any) -> dict[str, Any]:
+    assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def test_a_cursor_past_the_head_is_refused_naming_the_head(api: Api) -> None:
+    head = seed(api).position
+    consumer = bearer("consumer")
+    for past in (head + 1, 9000):
+        problem = refusal(
+            api.client.get("/feed", params={"after": past}, headers=consumer)
+        )
+        assert problem["field"] == "after"
+        assert problem["detail"] == (
+            f"after {past} is past the log's last position ({head})"
+        )
+        problem = refusal(stream(api, after=past, limit=1))
+        assert problem["detail"] == (
+            f"after {past} is past the log's last position ({head})"
+        )
+        problem = refusal(stream(api, {"Last-Event-ID": str(past)}, limit=1))
+        assert problem["field"] == "Last-Event-ID"
+        assert problem["detail"] == (
+            f"Last-Event-ID {past} is past the log's last position ({head})"
+        )
+    at_head = feed(api, after=head)
+    assert (at_head["items"], at_head["next"], at_head["head"]) == ([], head, head)
+    # Last-Event-ID wins over after, so a good one is not refused for a bad after.
+    resumed = stream(api, {"Last-Event-ID": str(head - 1)}, after=9000, limit=1)
+    assert [e["id"] for e in sse(resumed.text)] == [str(head)]
+    assert feed(api, limit=1000)["head"] == head  # nothing was recorded
+
+
+def test_a_last_event_id_of_non_ascii_digits_is_refused(api: Api) -> None:
+    # A server hands the header's raw byte 0xB2 over as "²", a digit to str.isdigit
+    # but not to int(); the test client re-encodes it as UTF-8 on the way, so the
+    # stream's dependency is called as the server would call it.
+    found = api.client.app.state.services  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValue, match="Last-Event-ID must be a position"):
+        resume_from(found, None, "\u00b2")
 
 
 # --- links ----------------------------------------------------------------------------
