@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.cli import main
+from api.routers import feed as feed_module
 from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads, resume_from
 from api.settings import ApiConfigurationError, ApiSettings
 from domain.errors import InvalidValue
@@ -358,3 +359,55 @@ def test_a_bad_public_url_stops_start_up(
     said = capsys.readouterr().err
     assert f"LEDGER_PUBLIC_URL {value!r}" in said
     assert "https://ledger.example.gov.uk" in said
+
+
+# --- officers -------------------------------------------------------------------------
+
+
+def test_officer_items_name_the_officer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    ledger = ledger_of(api)
+    ledger.deallocate_officer(
+        ctx(), A, officer_id=OFFICER, role="key_worker", reason="moved wings"
+    )
+    items = feed(api, limit=1000)["items"]
+    officer_side = {
+        i["eventType"]: i
+        for i in items
+        if i["eventType"].startswith("journey-ledger.officer.")
+    }
+    allocated = officer_side["journey-ledger.officer.case-allocated"]
+    deallocated = officer_side["journey-ledger.officer.case-deallocated"]
+    for item in officer_side.values():
+        assert item["additionalInformation"]["officerId"] == OFFICER
+    assert allocated["description"] == (
+        f"{A} allocated to officer {OFFICER}'s caseload as key_worker"
+    )
+    assert deallocated["description"] == (
+        f"{A} deallocated from officer {OFFICER}'s caseload as key_worker"
+    )
+
+    # A fresh process knows no officer: a consumer resuming right at an officer's
+    # item (its registration and the case's side of the allocation are behind the
+    # cursor) still gets the officer, from the store.
+    position = deallocated["position"]
+    monkeypatch.setattr(feed_module, "_officers", feed_module.Learned(10))
+    (resumed,) = feed(api, after=position - 1, limit=1)["items"]
+    assert resumed["additionalInformation"]["officerId"] == OFFICER
+    monkeypatch.setattr(feed_module, "_officers", feed_module.Learned(10))
+    (streamed,) = sse(stream(api, after=position - 1, limit=1).text)
+    assert json.loads(streamed["data"])["additionalInformation"]["officerId"] == OFFICER
+
+    # Once learned, naming the officer again costs no read of the store.
+    reads: list[Any] = []
+    select_events = ledger.recorder.select_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return select_events(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "select_events", counted)
+    assert feed(api, limit=1000)["items"] == items
+    assert reads == []
