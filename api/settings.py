@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 class ApiConfigurationError(ValueError):
@@ -20,6 +21,11 @@ class ApiSettings:
     """Keep the read models current in this process (LEDGER_FOLLOW_IN_PROCESS)."""
     read_your_writes_timeout: float = 2.0
     """Longest a query with min_position waits for the read models (seconds)."""
+    public_url: str | None = None
+    """Where other systems reach this API (LEDGER_PUBLIC_URL, e.g.
+    ``https://ledger.example.gov.uk``): the feed's links start with it. Unset, they
+    are relative (``/cases/A1234BC``). Never taken from a request's Host header,
+    which whoever sends the request chooses."""
 
     def __post_init__(self) -> None:
         if not self.jwt_secret and not self.jwt_public_key:
@@ -27,6 +33,9 @@ class ApiSettings:
                 "set LEDGER_JWT_SECRET (HS256) or LEDGER_JWT_PUBLIC_KEY (RS256/EdDSA, "
                 "PEM text or a file): the API never runs without authentication"
             )
+        if self.public_url is not None:
+            # Frozen: the one normal form is stored so links never carry "//".
+            object.__setattr__(self, "public_url", checked_public_url(self.public_url))
 
     @classmethod
     def from_environment(cls) -> ApiSettings:
@@ -45,4 +54,38 @@ class ApiSettings:
             jwt_secret=os.environ.get("LEDGER_JWT_SECRET") or None,
             jwt_public_key=public_key,
             follow_in_process=follow not in ("0", "no", "false", "off"),
+            public_url=os.environ.get("LEDGER_PUBLIC_URL") or None,
         )
+
+
+def checked_public_url(value: str) -> str:
+    """``value`` as the API's public base URL, without a trailing slash; refused
+    (ApiConfigurationError, saying what to set) unless it is an absolute http(s)
+    URL with a host and no query, fragment or credentials."""
+    problem = _url_problem(value)
+    if problem is None:
+        return value.rstrip("/")
+    raise ApiConfigurationError(
+        f"LEDGER_PUBLIC_URL {value!r} {problem}: set it to the absolute http(s) URL "
+        "other systems reach this API at, such as https://ledger.example.gov.uk (no "
+        "query, fragment or credentials), or leave it unset for relative links"
+    )
+
+
+def _url_problem(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as e:
+        return f"is not a URL ({e})"
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return "has spaces or control characters"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an absolute http(s) URL"
+    if parts.query or "?" in value:
+        return "has a query"
+    if parts.fragment or "#" in value:
+        return "has a fragment"
+    if parts.username is not None or parts.password is not None:
+        return "has credentials in it"
+    return None

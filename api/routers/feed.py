@@ -10,9 +10,13 @@ What is on it
     allocation is recorded on the case *and* on the officer, so both appear, each
     under its own ``eventType``; an officer's allocation or deallocation carries the
     ``personReference`` of the case it concerns, an officer's registration carries
-    none. Access-log events (who read which case, ``domain/access.py``) are not
-    journey facts and are left off: they are for inspectors, through
-    ``GET /access-log``.
+    none. Every officer event names its officer (``officerId`` in
+    ``additionalInformation``, and in the ``description``): the officer's events
+    carry only the aggregate id, so the officer id is learned from its registration
+    or the case's side of an allocation as they pass, and read from the store once
+    per officer otherwise. Access-log events (who read which case,
+    ``domain/access.py``) are not journey facts and are left off: they are for
+    inspectors, through ``GET /access-log``.
 
 What is never on it
     Personal details (``personal_details``, also inside a correction's
@@ -25,7 +29,15 @@ Cursor
     never assumes positions are consecutive (access-log events sit between journey
     events, and another store may leave gaps): ``next`` is the last position on the
     page, or ``after`` again when the page is empty. A page shorter than ``limit``
-    means the feed is at its head for now (``head`` says where the log ends).
+    means the feed is at its head for now (``head`` says where the log ends). A
+    cursor past the head (``after`` here, ``after`` or ``Last-Event-ID`` on the
+    stream) is 422, naming the head: it was never a position, and an empty page
+    would leave its consumer waiting for events already behind it.
+
+Links
+    ``detailUrl`` is ``LEDGER_PUBLIC_URL`` (``ApiSettings.public_url``) and the path,
+    or the path alone when that is not set; never the request's ``Host``, which the
+    caller chooses and every other consumer of the feed would then follow.
 
 Who may read it
     consumer systems, inspectors and investigators. Not recorders (403): the feed is
@@ -68,6 +80,7 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
 from api.services import Services, services
+from api.settings import ApiSettings
 from domain.errors import InvalidValue
 from domain.events import (
     CASE_EVENTS,
@@ -76,10 +89,13 @@ from domain.events import (
     CaseDeallocated,
     CaseEvent,
     CaseOpened,
+    OfficerAllocated,
+    OfficerDeallocated,
     OfficerEvent,
     OfficerRegistered,
     RecordedEvent,
 )
+from domain.identifiers import officer_aggregate_id
 from domain.ledger import JourneyLedger
 from projections.timeline import summary_of
 
@@ -118,7 +134,11 @@ class FeedItem(BaseModel):
     version: int = Field(description="The event's class_version", examples=[1])
     occurredAt: datetime = Field(description="When it happened (valid time)")
     description: str = Field(examples=["Received into LEI (N, remand), booking 38412A"])
-    detailUrl: str = Field(examples=["https://journey-ledger.example/cases/A1234BC"])
+    detailUrl: str = Field(
+        description="The case (or officer) in this API: LEDGER_PUBLIC_URL and the "
+        "path, or the path alone when that is not set",
+        examples=["https://ledger.example.gov.uk/cases/A1234BC"],
+    )
     personReference: PersonReference | None = Field(
         description="The person the event concerns; null on an officer's registration"
     )
@@ -170,11 +190,39 @@ After = Annotated[
 
 # --- envelopes ------------------------------------------------------------------------
 
-_numbers: OrderedDict[UUID, str] = OrderedDict()
-_numbers_lock = threading.Lock()
+
+class Learned:
+    """A bounded, thread-safe map from an aggregate id to what its first event fixed
+    for good (a case's prisoner number, an officer's id). Each id is uuid5 of that
+    value, so an answer never goes stale and holds for every store: nothing is ever
+    invalidated, only the least recently used dropped past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: OrderedDict[UUID, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, aggregate_id: UUID) -> str | None:
+        with self._lock:
+            known = self._known.get(aggregate_id)
+            if known is not None:
+                self._known.move_to_end(aggregate_id)
+            return known
+
+    def learn(self, aggregate_id: UUID, value: str) -> None:
+        with self._lock:
+            self._known[aggregate_id] = value
+            self._known.move_to_end(aggregate_id)
+            if len(self._known) > self.limit:
+                self._known.popitem(last=False)
+
+
 MAX_NUMBERS = 100_000
-"""Case id -> prisoner number, learned once: the id is uuid5 of the number, so the
-answer never changes and holds for every store."""
+MAX_OFFICERS = 20_000
+_numbers = Learned(MAX_NUMBERS)
+"""Case id -> prisoner number."""
+_officers = Learned(MAX_OFFICERS)
+"""Officer aggregate id -> officer id (``OfficerRegistered.officer_id``)."""
 
 
 def _plain(value: Any) -> Any:
@@ -203,33 +251,42 @@ def shareable_data(event: RecordedEvent) -> dict[str, Any]:
 
 class Envelopes:
     """Turns stored notifications into feed items (thread-safe; reads the store only
-    to learn a case's prisoner number the first time it is met mid-log)."""
+    to learn a case's prisoner number or an officer's id the first time it is met
+    mid-log)."""
 
-    def __init__(self, ledger: JourneyLedger, base_url: str) -> None:
+    def __init__(self, ledger: JourneyLedger, public_url: str | None) -> None:
         self.ledger = ledger
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (public_url or "").rstrip("/")
 
     def prisoner_number(self, event: CaseEvent) -> str:
         if isinstance(event, CaseOpened):
-            self._learn(event.originator_id, event.prisoner_number)
+            _numbers.learn(event.originator_id, event.prisoner_number)
             return event.prisoner_number
-        with _numbers_lock:
-            known = _numbers.get(event.originator_id)
+        known = _numbers.get(event.originator_id)
         if known is not None:
             return known
-        first = self.ledger.recorder.select_events(event.originator_id, lte=1)
-        opened = self.ledger.mapper.to_domain_event(first[0])
+        opened = self._first_event(event.originator_id)
         assert isinstance(opened, CaseOpened)
-        self._learn(event.originator_id, opened.prisoner_number)
+        _numbers.learn(event.originator_id, opened.prisoner_number)
         return opened.prisoner_number
 
-    @staticmethod
-    def _learn(case_id: UUID, number: str) -> None:
-        with _numbers_lock:
-            _numbers[case_id] = number
-            _numbers.move_to_end(case_id)
-            if len(_numbers) > MAX_NUMBERS:
-                _numbers.popitem(last=False)
+    def officer_id(self, event: OfficerEvent) -> str:
+        if isinstance(event, OfficerRegistered):
+            _officers.learn(event.originator_id, event.officer_id)
+            return event.officer_id
+        known = _officers.get(event.originator_id)
+        if known is not None:
+            return known
+        registered = self._first_event(event.originator_id)
+        assert isinstance(registered, OfficerRegistered)
+        _officers.learn(event.originator_id, registered.officer_id)
+        return registered.officer_id
+
+    def _first_event(self, aggregate_id: UUID) -> object:
+        """Version 1 of an aggregate: read only when a page or stream starts after
+        the event that would have taught the cache."""
+        first = self.ledger.recorder.select_events(aggregate_id, lte=1)
+        return self.ledger.mapper.to_domain_event(first[0])
 
     def item(self, notification: Notification) -> FeedItem | None:
         event = self.ledger.mapper.to_domain_event(notification)
@@ -245,13 +302,20 @@ class Envelopes:
         number: str | None
         case_version: int | None = None
         if isinstance(event, CaseEvent):
+            if isinstance(event, OfficerAllocated | OfficerDeallocated):
+                # The case side names the officer, and the officer side of the same
+                # allocation usually follows: learning it here spares that a read.
+                officer = event.officer_id
+                _officers.learn(officer_aggregate_id(officer), officer)
             number = self.prisoner_number(event)
             case_version = event.originator_version
             description = summary_of(event)
             detail = f"{self.base_url}/cases/{number}"
         else:
             assert isinstance(event, OfficerEvent)
-            number, description, detail = self._officer(event)
+            officer = self.officer_id(event)
+            number, description, detail = self._officer(event, officer)
+            info["officerId"] = officer
             info["officerVersion"] = event.originator_version
         return FeedItem(
             eventType=event_type,
@@ -269,18 +333,23 @@ class Envelopes:
             data=shareable_data(event),
         )
 
-    def _officer(self, event: OfficerEvent) -> tuple[str | None, str, str]:
+    def _officer(
+        self, event: OfficerEvent, officer: str
+    ) -> tuple[str | None, str, str]:
         if isinstance(event, OfficerRegistered):
             return (
                 None,
                 event.summary(),
-                f"{self.base_url}/officers/{event.officer_id}/caseload",
+                f"{self.base_url}/officers/{officer}/caseload",
             )
         assert isinstance(event, CaseAllocated | CaseDeallocated)
-        verb = "allocated" if isinstance(event, CaseAllocated) else "deallocated"
+        if isinstance(event, CaseAllocated):
+            what = f"allocated to officer {officer}'s caseload"
+        else:
+            what = f"deallocated from officer {officer}'s caseload"
         return (
             event.prisoner_number,
-            f"{event.prisoner_number} {verb} to an officer's caseload as {event.role}",
+            f"{event.prisoner_number} {what} as {event.role}",
             f"{self.base_url}/cases/{event.prisoner_number}",
         )
 
@@ -289,10 +358,23 @@ class Envelopes:
 
 
 def envelopes(request: Request, found: Services) -> Envelopes:
-    return Envelopes(found.ledger, str(request.base_url))
+    # Links go to other systems, so they start from the configured public URL,
+    # never the request's Host header: whoever sends a request chooses that.
+    settings: ApiSettings = request.app.state.settings
+    return Envelopes(found.ledger, settings.public_url)
 
 
 # --- the page -------------------------------------------------------------------------
+
+
+def refuse_past_head(field: str, cursor: int, head: int) -> None:
+    """A cursor past the log's last position was never a position anyone was given:
+    answering it with an empty page would leave its consumer waiting for events
+    that are already behind it, so it is refused, naming the head."""
+    if cursor > head:
+        raise InvalidValue(
+            field, f"{field} {cursor} is past the log's last position ({head})"
+        )
 
 
 @router.get(
@@ -309,6 +391,7 @@ def get_feed(
 ) -> FeedPage:
     recorder = found.ledger.recorder
     head = recorder.max_notification_id() or 0
+    refuse_past_head("after", after, head)
     notifications = recorder.select_notifications(
         start=after, limit=limit, topics=FEED_TOPICS, inclusive_of_start=False
     )
@@ -389,6 +472,7 @@ class Follower:
 
 
 def resume_from(
+    found: Found,
     after: Annotated[
         int | None,
         Query(
@@ -406,11 +490,15 @@ def resume_from(
         ),
     ] = None,
 ) -> int:
+    field, start = "after", after or 0
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        # isdigit alone passes "²", which int() then refuses with a 500.
+        if not (text.isascii() and text.isdigit()):
             raise InvalidValue("Last-Event-ID", "Last-Event-ID must be a position")
-        return int(last_event_id.strip())
-    return after or 0
+        field, start = "Last-Event-ID", int(text)
+    refuse_past_head(field, start, found.ledger.recorder.max_notification_id() or 0)
+    return start
 
 
 async def open_follower(

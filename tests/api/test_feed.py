@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads
-from domain.commands import CorrectEvent
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
+from api.routers import feed as feed_module
+from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads, resume_from
+from api.settings import ApiConfigurationError, ApiSettings
+from domain.commands import CorrectEvent, DeallocateOfficer
+from domain.errors import InvalidValue
 from domain.events import CASE_EVENTS, OFFICER_EVENTS, PrisonerReceived
-from tests.api.conftest import RECEPTION, Api, bearer
+from tests.api.conftest import RECEPTION, SECRET, Api, bearer
 from tests.api.journeys import (
     FIRST_NAME,
     NARRATIVE,
@@ -212,3 +223,199 @@ def test_stream_stops_when_the_client_goes_away(api: Api) -> None:
     for thread in follower_threads():
         thread.join(timeout=10)
     assert follower_threads() == []
+
+
+# --- the cursor -----------------------------------------------------------------------
+
+
+def refusal(reply: Any) -> dict[str, Any]:
+    assert reply.status_code == 422, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def test_a_cursor_past_the_head_is_refused_naming_the_head(api: Api) -> None:
+    head = seed(api).position
+    consumer = bearer("consumer")
+    for past in (head + 1, 9000):
+        problem = refusal(
+            api.client.get("/feed", params={"after": past}, headers=consumer)
+        )
+        assert problem["field"] == "after"
+        assert problem["detail"] == (
+            f"after {past} is past the log's last position ({head})"
+        )
+        problem = refusal(stream(api, after=past, limit=1))
+        assert problem["detail"] == (
+            f"after {past} is past the log's last position ({head})"
+        )
+        problem = refusal(stream(api, {"Last-Event-ID": str(past)}, limit=1))
+        assert problem["field"] == "Last-Event-ID"
+        assert problem["detail"] == (
+            f"Last-Event-ID {past} is past the log's last position ({head})"
+        )
+    at_head = feed(api, after=head)
+    assert (at_head["items"], at_head["next"], at_head["head"]) == ([], head, head)
+    # Last-Event-ID wins over after, so a good one is not refused for a bad after.
+    resumed = stream(api, {"Last-Event-ID": str(head - 1)}, after=9000, limit=1)
+    assert [e["id"] for e in sse(resumed.text)] == [str(head)]
+    assert feed(api, limit=1000)["head"] == head  # nothing was recorded
+
+
+def test_a_last_event_id_of_non_ascii_digits_is_refused(api: Api) -> None:
+    # A server hands the header's raw byte 0xB2 over as "²", a digit to str.isdigit
+    # but not to int(); the test client re-encodes it as UTF-8 on the way, so the
+    # stream's dependency is called as the server would call it.
+    found = api.client.app.state.services  # type: ignore[attr-defined]
+    with pytest.raises(InvalidValue, match="Last-Event-ID must be a position"):
+        resume_from(found, None, "\u00b2")
+
+
+# --- links ----------------------------------------------------------------------------
+
+
+EVIL = {"Host": "evil.example"}
+
+
+def links(items: list[dict[str, Any]]) -> dict[str, str]:
+    """The first link of each event type, so the received item is A's reception."""
+    found: dict[str, str] = {}
+    for item in items:
+        found.setdefault(item["eventType"], item["detailUrl"])
+    return found
+
+
+def test_links_are_relative_and_never_follow_the_host_header(api: Api) -> None:
+    seed(api)
+    reply = api.client.get(
+        "/feed", params={"limit": 1000}, headers={**bearer("consumer"), **EVIL}
+    )
+    paged = reply.json()["items"]
+    streamed = [
+        json.loads(e["data"]) for e in sse(stream(api, EVIL, limit=len(paged)).text)
+    ]
+    for items in (paged, streamed):
+        found = links(items)
+        assert found["journey-ledger.prisoner.received"] == f"/cases/{A}"
+        assert found["journey-ledger.officer.registered"] == (
+            f"/officers/{OFFICER}/caseload"
+        )
+        assert all(i["detailUrl"].startswith(("/cases/", "/officers/")) for i in items)
+
+
+@pytest.fixture
+def published(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+    """The API as ``ledger serve`` configures it, with LEDGER_PUBLIC_URL set."""
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    monkeypatch.delenv("LEDGER_JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("LEDGER_PUBLIC_URL", "https://ledger.example.gov.uk/")
+    app = create_app(ApiSettings.from_environment(), url=store_url)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client)
+
+
+def test_links_start_at_the_configured_public_url(published: Api) -> None:
+    seed(published)
+    reply = published.client.get(
+        "/feed", params={"limit": 1000}, headers={**bearer("consumer"), **EVIL}
+    )
+    found = links(reply.json()["items"])
+    assert found["journey-ledger.prisoner.received"] == (
+        f"https://ledger.example.gov.uk/cases/{A}"
+    )
+    assert found["journey-ledger.officer.registered"] == (
+        f"https://ledger.example.gov.uk/officers/{OFFICER}/caseload"
+    )
+    assert all(
+        i["detailUrl"].startswith("https://ledger.example.gov.uk/")
+        for i in reply.json()["items"]
+    )
+
+
+BAD_PUBLIC_URLS = (
+    "ledger.example.gov.uk",
+    "ftp://ledger.example.gov.uk",
+    "https://ledger.example.gov.uk/?consumer=1",
+    "https://ledger.example.gov.uk/#feed",
+    "https://someone:secret@ledger.example.gov.uk",
+    "https://ledger.example.gov.uk:port",
+    " https://ledger.example.gov.uk",
+)
+
+
+@pytest.mark.parametrize("value", BAD_PUBLIC_URLS)
+def test_a_bad_public_url_stops_start_up(
+    value: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def never_serve(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"ledger serve started with LEDGER_PUBLIC_URL={value!r}")
+
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"sqlite:///{tmp_path / 'ledger.db'}")
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    monkeypatch.delenv("LEDGER_JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.setenv("LEDGER_PUBLIC_URL", value)
+    with pytest.raises(ApiConfigurationError, match="set it to the absolute http"):
+        ApiSettings.from_environment()
+    assert main(["serve"]) == 1
+    said = capsys.readouterr().err
+    assert f"LEDGER_PUBLIC_URL {value!r}" in said
+    assert "https://ledger.example.gov.uk" in said
+
+
+# --- officers -------------------------------------------------------------------------
+
+
+def test_officer_items_name_the_officer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    ledger = ledger_of(api)
+    ledger.record(
+        ctx(),
+        A,
+        DeallocateOfficer(officer_id=OFFICER, role="key_worker", reason="moved wings"),
+    )
+    items = feed(api, limit=1000)["items"]
+    officer_side = {
+        i["eventType"]: i
+        for i in items
+        if i["eventType"].startswith("journey-ledger.officer.")
+    }
+    allocated = officer_side["journey-ledger.officer.case-allocated"]
+    deallocated = officer_side["journey-ledger.officer.case-deallocated"]
+    for item in officer_side.values():
+        assert item["additionalInformation"]["officerId"] == OFFICER
+    assert allocated["description"] == (
+        f"{A} allocated to officer {OFFICER}'s caseload as key_worker"
+    )
+    assert deallocated["description"] == (
+        f"{A} deallocated from officer {OFFICER}'s caseload as key_worker"
+    )
+
+    # A fresh process knows no officer: a consumer resuming right at an officer's
+    # item (its registration and the case's side of the allocation are behind the
+    # cursor) still gets the officer, from the store.
+    position = deallocated["position"]
+    monkeypatch.setattr(feed_module, "_officers", feed_module.Learned(10))
+    (resumed,) = feed(api, after=position - 1, limit=1)["items"]
+    assert resumed["additionalInformation"]["officerId"] == OFFICER
+    monkeypatch.setattr(feed_module, "_officers", feed_module.Learned(10))
+    (streamed,) = sse(stream(api, after=position - 1, limit=1).text)
+    assert json.loads(streamed["data"])["additionalInformation"]["officerId"] == OFFICER
+
+    # Once learned, naming the officer again costs no read of the store.
+    reads: list[Any] = []
+    select_events = ledger.recorder.select_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return select_events(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.recorder, "select_events", counted)
+    assert feed(api, limit=1000)["items"] == items
+    assert reads == []
