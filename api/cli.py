@@ -11,6 +11,7 @@ from eventsourcing.persistence import PersistenceError
 
 from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
 from api.projection_commands import PROJECTION_COMMANDS
+from api.record_commands import RECORD_COMMANDS
 from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
 from api.serve_commands import SERVE_COMMANDS
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     for register in (
         _add_status,
         *SEED_COMMANDS,
+        *RECORD_COMMANDS,
         *PROJECTION_COMMANDS,
         *REPLAY_COMMANDS,
         *EVIDENCE_COMMANDS,

@@ -88,7 +88,9 @@ def _label(month: str) -> str:
 
 
 def _indicator_charts(prison: str, series: list[Any]) -> list[dict[str, Any]]:
-    def chart(key: str, title: str, measure: Callable[[Any], float], percent: bool):
+    def chart(
+        key: str, title: str, measure: Callable[[Any], float], percent: bool
+    ) -> dict[str, Any]:
         bars = [
             Bar(
                 _label(row.month),

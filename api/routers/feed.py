@@ -305,7 +305,7 @@ class Envelopes:
             if isinstance(event, OfficerAllocated | OfficerDeallocated):
                 # The case side names the officer, and the officer side of the same
                 # allocation usually follows: learning it here spares that a read.
-                officer = event.officer_id
+                officer: str = event.officer_id
                 _officers.learn(officer_aggregate_id(officer), officer)
             number = self.prisoner_number(event)
             case_version = event.originator_version
