@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from domain.ledger import JourneyLedger
+from domain.prisons import SETTING as PRISONS_SETTING
+from domain.prisons import PrisonRegister
 from store.config import environment_for
 
 
@@ -13,3 +17,10 @@ def open_ledger(url: str | None = None) -> JourneyLedger:
     are read from the environment by the ledger itself.
     """
     return JourneyLedger(env=environment_for(url))
+
+
+def open_prison_register() -> PrisonRegister:
+    """The register of prisons: the built-in estate, with the JSON file
+    ``LEDGER_PRISONS`` names if it is set. Raises ``PrisonRegisterError`` for a file
+    that cannot be used."""
+    return PrisonRegister.from_setting(os.environ.get(PRISONS_SETTING))
