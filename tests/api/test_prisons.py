@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.cli import main
 from api.settings import ApiSettings
 from domain.prisons import PrisonRegisterError
 from tests.api.conftest import SECRET, Api, bearer
@@ -107,9 +108,50 @@ def test_a_bad_file_stops_the_api_at_start(
     sqlite_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     bad = tmp_path / "prisons.json"
     bad.write_text('{"prisons": [{"code": "XYZ"}]}', encoding="utf-8")
     monkeypatch.setenv("LEDGER_PRISONS", str(bad))
     with pytest.raises(PrisonRegisterError, match=re.escape(f"names {bad}: prison 1")):
         create_app(ApiSettings(jwt_secret=SECRET), url=sqlite_url)
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    monkeypatch.setenv("LEDGER_DATABASE_URL", sqlite_url)
+    assert main(["serve"]) == 1
+    err = capsys.readouterr().err
+    assert f"ledger serve: LEDGER_PRISONS names {bad}: " in err
+    assert "lacks: category, name, type" in err
+    assert "Traceback" not in err
+
+
+def test_ledger_roll_refuses_an_unknown_prison(
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", sqlite_url)
+    assert main(["roll", "XYZ"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("ledger: XYZ is not a prison in the register")
+    assert err.rstrip().endswith("[rule: known-prison]")
+    assert main(["roll", "XYZ", "--on", "2025-06-30"]) == 1
+    capsys.readouterr()
+    monkeypatch.setenv("LEDGER_PRISONS", str(extra_prisons(tmp_path)))
+    assert main(["roll", "XYZ"]) == 0
+    assert capsys.readouterr().out == "XYZ roll now: 0\n"
+    monkeypatch.setenv("LEDGER_PRISONS", str(tmp_path / "missing.json"))
+    assert main(["roll", "LEI"]) == 2
+    assert "LEDGER_PRISONS names" in capsys.readouterr().err
+
+
+def test_ledger_token_refuses_an_unknown_prison_in_its_caseload(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
+    assert main(["token", "--role", "recorder", "--prisons", "LEI,XYZ"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("ledger: XYZ is not a prison in the register")
+    assert main(["token", "--role", "recorder", "--prisons", "LEI,MDI"]) == 0
