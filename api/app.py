@@ -17,6 +17,7 @@ from api.routers import (
     commands,
     feed,
     operations,
+    prisons,
     proofs,
     queries,
 )
@@ -57,6 +58,7 @@ def create_app(
         cases.router,
         commands.router,
         queries.router,
+        prisons.router,
         feed.router,
         access_log.router,
         proofs.router,

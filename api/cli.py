@@ -16,6 +16,7 @@ from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
 from api.serve_commands import SERVE_COMMANDS
 from domain.errors import DomainError
+from domain.prisons import PrisonRegisterError
 from store.config import StoreConfigurationError
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 EXIT_REFUSED = 1
 EXIT_UNUSABLE_STORE = 2
+EXIT_UNUSABLE_SETTING = 2
 
 
 def _add_status(subparsers: Subparsers) -> None:
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         # say what is wrong, without a traceback.
         print(f"ledger: {e}", file=sys.stderr)
         return EXIT_UNUSABLE_STORE
+    except PrisonRegisterError as e:
+        # So is a LEDGER_PRISONS file that cannot be used.
+        print(f"ledger: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE_SETTING
     except DomainError as e:
         # Refused input (a bad prisoner number, prison code, date): say which rule.
         print(f"ledger: {e}", file=sys.stderr)

@@ -37,6 +37,19 @@ class ReadModelsBehind(Exception):
         )
 
 
+class PrisonNotFound(Exception):
+    """A read named a prison the register does not hold. The prison is what is being
+    read, so there is nothing to show (404); a command naming one is refused as bad
+    input instead (``UnknownPrison``, 422 naming the field)."""
+
+    def __init__(self, refused: errors.UnknownPrison) -> None:
+        super().__init__(refused.message)
+        self.message = refused.message
+        self.code = refused.code
+        self.field = refused.field
+        self.rule = refused.rule
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details."""
 
@@ -160,6 +173,13 @@ def install(app: FastAPI) -> None:
         reply.headers["Retry-After"] = "1"
         return reply
 
+    @app.exception_handler(PrisonNotFound)
+    async def prison_not_found(request: Request, e: PrisonNotFound) -> JSONResponse:
+        return problem(
+            404, "not-found", "No such prison", e.message, request, rule=e.rule,
+            field=e.field,
+        )  # fmt: skip
+
     @app.exception_handler(PersistenceError)
     async def store_unavailable(request: Request, e: PersistenceError) -> JSONResponse:
         log.warning("store unavailable: %s", e)
@@ -184,7 +204,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (400, "The request body is not well-formed JSON"),
         (401, "No valid bearer token"),
         (403, "The token may not do this"),
-        (404, "No such case, officer or resource"),
+        (404, "No such case, officer, prison or resource"),
         (409, "Refused by a rule"),
         (412, "If-Match names a version the case is no longer at"),
         (422, "Invalid input; the field is named"),

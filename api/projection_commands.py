@@ -176,7 +176,7 @@ def _day(text: str) -> Any:
 
 
 def _roll(args: argparse.Namespace) -> int:
-    from api.wiring import open_ledger
+    from api.wiring import open_ledger, open_prison_register
     from domain.identifiers import PrisonCode
     from projections.catalogue import all_models
     from projections.database import open_database
@@ -185,6 +185,8 @@ def _roll(args: argparse.Namespace) -> int:
     from store.config import environment_for
 
     PrisonCode(args.prison)
+    # Before the store is opened: an unknown prison's roll would print as empty.
+    open_prison_register().require(args.prison)
     ledger = open_ledger()
     database = open_database(environment_for())
     try:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from api.services import Services
+    from domain.prisons import PrisonRegister
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -73,6 +74,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.settings import ApiConfigurationError, ApiSettings
+    from api.wiring import open_prison_register
+    from domain.prisons import PrisonRegisterError
 
     if args.demo and not os.environ.get(SECRET_VARIABLE):
         os.environ[SECRET_VARIABLE] = secrets.token_urlsafe(32)
@@ -83,12 +86,13 @@ def _serve(args: argparse.Namespace) -> int:
         )
     try:
         settings = ApiSettings.from_environment()
-    except ApiConfigurationError as e:
+        prisons = open_prison_register()
+    except (ApiConfigurationError, PrisonRegisterError) as e:
         print(f"ledger serve: {e}", file=sys.stderr)
         return 1
     if args.workers > 1:
         return _serve_workers(args)
-    services = open_services(follow=settings.follow_in_process)
+    services = open_services(follow=settings.follow_in_process, prisons=prisons)
     if args.demo:
         _prepare_demo(services)
         _print_demo(services, args.host, args.port)
@@ -179,13 +183,16 @@ def app_for_worker() -> Any:
     )
 
 
-def open_services(*, follow: bool = True) -> Services:
+def open_services(
+    *, follow: bool = True, prisons: PrisonRegister | None = None
+) -> Services:
     """The API's services on the configured store; the read models following the log
-    in a thread, issuing checkpoints on the schedule when a log signing key exists."""
+    in a thread, issuing checkpoints on the schedule when a log signing key exists.
+    ``prisons`` defaults to the register ``LEDGER_PRISONS`` configures."""
     from api.projection_commands import checkpoint_issuer
     from api.services import Services
 
-    services = Services.open(follow=False)
+    services = Services.open(follow=False, prisons=prisons)
     if follow:
         services.runner.after_page = checkpoint_issuer(services.ledger)
         services.follower = services.runner.start()
@@ -295,6 +302,7 @@ def _hours(text: str) -> float:
 
 def _token(args: argparse.Namespace) -> int:
     from api.auth import ROLE_NAMES, mint_token
+    from api.wiring import open_prison_register
 
     secret = os.environ.get(SECRET_VARIABLE)
     if not secret:
@@ -311,6 +319,10 @@ def _token(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    # A caseload naming a prison that does not exist would be a token for nothing.
+    register = open_prison_register()
+    for code in args.prisons:
+        register.require(code, "--prisons")
     token: str = mint_token(
         secret,
         roles=[ROLE_NAMES[args.role]],

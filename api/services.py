@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from api.wiring import open_ledger
+from api.wiring import open_ledger, open_prison_register
 from domain.ledger import JourneyLedger
+from domain.prisons import PrisonRegister
 from projections.catalogue import all_models
 from projections.database import PostgresDatabase, ReadModelDatabase, open_database
 from projections.queries import ReadModelQueries
@@ -28,17 +29,31 @@ class Services:
     for a position can succeed: the follower applying the log in this process, or,
     when ``ledger project`` follows elsewhere, a :class:`WatchedRunner`'s watch."""
 
+    prisons: PrisonRegister = field(default_factory=PrisonRegister.default)
+    """The register of prisons the reads accept."""
+
     @classmethod
-    def open(cls, url: str | None = None, *, follow: bool = True) -> Services:
-        ledger = open_ledger(url)
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        follow: bool = True,
+        prisons: PrisonRegister | None = None,
+    ) -> Services:
+        """The services on the store ``url`` names; ``prisons`` defaults to the
+        register ``LEDGER_PRISONS`` configures, read before the store is opened so a
+        bad file stops the start with nothing to close."""
+        prisons = prisons if prisons is not None else open_prison_register()
+        ledger = open_ledger(url, prisons=prisons)
         database = open_database(environment_for(url))
+        queries = ReadModelQueries(database)
         if not follow and isinstance(database, PostgresDatabase):
             watched = WatchedRunner(ledger, database, all_models())
-            services = cls(ledger, database, watched, ReadModelQueries(database))
+            services = cls(ledger, database, watched, queries, prisons=prisons)
             services.follower = watched.watch()
             return services
         runner = ProjectionRunner(ledger, database, all_models())
-        services = cls(ledger, database, runner, ReadModelQueries(database))
+        services = cls(ledger, database, runner, queries, prisons=prisons)
         if follow:
             services.follower = runner.start()
         return services

@@ -32,6 +32,7 @@ from api.console.rendering import (
 )
 from api.routers.access_log import record_case_read
 from api.routers.cases import case_prison
+from api.routers.prisons import known_prison
 from api.routers.proofs import BundleRefused, case_bundle, evidence
 from api.services import Services
 from domain import errors
@@ -76,6 +77,7 @@ def search(
     cursor = form_choice(after, PRISONER_NUMBER, "cursor") or ""
     prisons: list[str] | None = None
     if chosen_prison is not None:
+        known_prison(found, chosen_prison, "prison")
         require_prison(principal, chosen_prison)
     elif not principal.may_read_prison(None):
         prisons = sorted(principal.prisons)

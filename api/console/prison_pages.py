@@ -21,6 +21,7 @@ from api.console.rendering import (
     page,
     require_prison,
 )
+from api.routers.prisons import known_prison
 
 router = console_router()
 CHART_MONTHS = 12
@@ -48,6 +49,7 @@ def prison_page(
 ) -> Response:
     prison = form_choice(code, PRISON_CODE, "prison code")
     assert prison is not None
+    registered = known_prison(found, prison)
     require_prison(principal, prison)
     last = form_choice(month, MONTH, "month") or datetime.now(UTC).strftime("%Y-%m")
     months = _months_ending(last, CHART_MONTHS)
@@ -64,6 +66,7 @@ def prison_page(
         "prison.html",
         principal,
         prison=prison,
+        registered=registered,
         month=last,
         roll=roll,
         officers=officers,

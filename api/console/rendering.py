@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import Forbidden, Principal, Role
 from api.console.session import NotForConsole, SignInNeeded, console_principal
+from api.problems import PrisonNotFound
 from api.routers.access_log import role_names
 from api.services import Services, services
 from domain import errors
@@ -71,6 +72,8 @@ class ConsolePageRoute(APIRoute):
                 return refused(request, 403, "Not for this token", str(e))
             except (errors.CaseNotFound, errors.OfficerNotFound) as e:
                 return refused(request, 404, "Not found", e.message)
+            except PrisonNotFound as e:
+                return refused(request, 404, "No such prison", e.message)
             except errors.DomainError as e:
                 return refused(request, 422, "Cannot show that", e.message)
             except RequestValidationError as e:

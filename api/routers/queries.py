@@ -33,6 +33,8 @@ endpoint                               recorder  inspector,  consumer   admin   
 - A person's read of a timeline is recorded in the access log
   (``api/routers/access_log.py``); the list queries here are not reads of a case and
   are not recorded.
+- A prison the register does not hold is 404, whoever asks
+  (``api/routers/prisons.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from api.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
+from api.routers.prisons import known_prison
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
 from domain.errors import CaseNotFound, InvalidValue, OfficerNotFound
@@ -208,6 +211,7 @@ def list_cases(
     wait_for_position(found, min_position, read_timeout(request))
     prisons: list[str] | None = None
     if prison is not None:
+        known_prison(found, prison, "prison")
         require_prison(principal, prison)
     elif not principal.may_read_prison(None):
         prisons = sorted(principal.prisons)
@@ -311,6 +315,7 @@ def get_roll(
     ] = None,
     min_position: MinPosition = None,
 ) -> Roll:
+    known_prison(found, code)
     wait_for_position(found, min_position, read_timeout(request))
     require_prison(principal, code)
     if on is not None and not EARLIEST_DAY <= on <= LATEST_DAY:
@@ -370,6 +375,7 @@ def get_indicators(
     month: Month = None,
     min_position: MinPosition = None,
 ) -> Indicators:
+    known_prison(found, code)
     wait_for_position(found, min_position, read_timeout(request))
     row = found.queries.indicators(code, month or this_month())
     return Indicators(**row.as_dict())
@@ -421,6 +427,7 @@ def get_overdue(
     prison: Annotated[str, Query(pattern=PRISON_CODE, examples=["LEI"])],
     min_position: MinPosition = None,
 ) -> Overdue:
+    known_prison(found, prison, "prison")
     wait_for_position(found, min_position, read_timeout(request))
     require_prison(principal, prison)
     now = datetime.now(UTC)

@@ -217,6 +217,17 @@ def test_the_prison_page_draws_its_charts_and_caseloads(
     assert page.count('<tr class="over-limit"><td>') == len(over)
 
 
+def test_a_prison_not_in_the_register_is_a_404_page(console: TestClient) -> None:
+    sign_in(console, "recorder", ("LEI",))
+    for path in ("/console/prisons/XYZ", "/console/cases?prison=XYZ"):
+        reply = console.get(path)
+        assert reply.status_code == 404, path
+        assert reply.headers["content-type"].startswith("text/html")
+        assert "XYZ is not a prison in the register" in reply.text, path
+    page = console.get("/console/prisons/LEI").text
+    assert '<p id="prison-name">HMP Leeds (HMP, category B)</p>' in page
+
+
 def test_bad_input_gets_a_page_that_says_what_was_wrong(console: TestClient) -> None:
     sign_in(console, "investigator", ("LEI",))
     for path, status, words in (
