@@ -410,10 +410,19 @@ class JourneyLedger(Application[UUID]):
                     f"{name} {moment.isoformat()} is in the future (more than "
                     f"{self.max_clock_skew} ahead of the ledger's clock)",
                 )
-        self.prisons.require(ctx.prison, "prison")
-        for name, value in command.fields().items():
-            if isinstance(value, PrisonCode):
-                self.prisons.require(value, name)
+        named = {"prison": ctx.prison}
+        named |= {
+            n: v for n, v in command.fields().items() if isinstance(v, PrisonCode)
+        }
+        for name, code in named.items():
+            prison = self.prisons.require(code, name)
+            if not prison.active:
+                # A closed prison's records stay readable (and correctable); nothing
+                # new happens there.
+                raise InvalidValue(
+                    name,
+                    f"{code} ({prison.name}) is closed; nothing new is recorded there",
+                )
         if isinstance(command, CorrectEvent):
             for name, value in command.corrected_fields.items():
                 if name in PRISON_FIELDS and isinstance(value, str):

@@ -176,6 +176,18 @@ def test_an_unknown_prison_is_refused_in_a_command(
     assert last_position(api) == before
 
 
+def test_nothing_new_is_recorded_at_a_closed_prison(api: Api) -> None:
+    received(ledger_of(api))
+    before = last_position(api)
+    transfer = COMMANDS["transfers"]
+    # HMP Albany (ALI) is in the register, and closed.
+    problem = refused(
+        post(api, transfer.path, body_of(transfer, to_prison="ALI")), 422, "to_prison"
+    )
+    assert "closed" in problem["detail"]
+    assert last_position(api) == before
+
+
 # --- Idempotency-Key and source_ref are bound to the request --------------------------
 
 
