@@ -8,10 +8,7 @@ proof) into one line on stderr and exit status 1: no traceback for an operator.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import importlib
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +20,6 @@ if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 EXIT_FAILED = 1
-PRISONER_NUMBER = re.compile(r"^[A-Z]\d{4}[A-Z]{2}$")
 
 
 def _reports_evidence_errors(
@@ -245,22 +241,13 @@ def _add_export(subparsers: Subparsers) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     import json
-    import os
 
-    from eventsourcing.application import Application
-
-    from domain.identifiers import case_id
-    from evidence.bundle import build_bundle, mapper_decoder
-    from evidence.checkpoint import issue_checkpoint
+    from api.case_bundles import PRISONER_NUMBER, export_case_bundle
+    from api.wiring import open_ledger
     from evidence.database import evidence_store
-    from evidence.keys import load_key_file, read_vkey, signing_key_path
-    from evidence.signed_note import ED25519, is_private_key
-    from store.config import environment_for
+    from evidence.keys import read_vkey
+    from evidence.signed_note import is_private_key
 
-    with contextlib.suppress(ImportError):
-        # The domain registers its stable event topics on import, so the mapper
-        # can decode them; without it events are still exported as stored.
-        importlib.import_module("domain.events")
     number = args.prisoner_number.strip().upper()
     if not PRISONER_NUMBER.match(number):
         # Not repeated: a value that is no prisoner number might be anything.
@@ -268,39 +255,14 @@ def _export(args: argparse.Namespace) -> int:
         raise EvidenceError(msg)
     if is_private_key(str(args.output)):
         raise EvidenceError("-o is a private key, not the name of a file to write")
-    signer = None
-    if signing_key_path().exists():
-        signer = load_key_file(signing_key_path(), ED25519)
-    if args.key:
-        vkey = read_vkey(args.key, "--key").vkey()
-    elif signer is not None:
-        vkey = signer.vkey()
-    else:
-        msg = (
-            f"no signing key at {signing_key_path()} and no --key: the bundle needs "
-            "the log's verifier key"
-        )
-        raise EvidenceError(msg)
-    env: dict[str, str] = environment_for()
-    cipher_key = os.environ.get("LEDGER_CIPHER_KEY") or os.environ.get("CIPHER_KEY")
-    if cipher_key:
-        env["CIPHER_KEY"] = cipher_key
-    app: Application[Any] = Application(env=env)
+    vkey = read_vkey(args.key, "--key").vkey() if args.key else None
+    ledger = open_ledger()
     try:
-        store = evidence_store(app.recorder)
-        if not store.select_events_of(str(case_id(number))):
-            raise EvidenceError(f"no events recorded for prisoner number {number}")
-        if signer is not None:
-            issue_checkpoint(store, signer)  # so the newest events can be proved
-        bundle = build_bundle(
-            store,
-            str(case_id(number)),
-            verifier_key=vkey,
-            decode=mapper_decoder(app.mapper),
+        bundle = export_case_bundle(
+            ledger, evidence_store(ledger.recorder), number, verifier_key=vkey
         )
     finally:
-        app.close()
-    bundle["subject"] = {"prisoner_number": number}
+        ledger.close()
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
