@@ -299,7 +299,7 @@ def _add_verify_bundle(subparsers: Subparsers) -> None:
 def _verify_bundle(args: argparse.Namespace) -> int:
     import json
 
-    from evidence.bundle import verify_bundle
+    from api.case_bundles import verify_case_bundle
     from evidence.keys import read_vkey
     from evidence.signed_note import is_private_key
 
@@ -319,8 +319,7 @@ def _verify_bundle(args: argparse.Namespace) -> int:
         raise EvidenceError(msg) from None
     except ValueError as e:
         raise EvidenceError(f"the bundle {args.file} is not JSON: {e}") from None
-    result = verify_bundle(data, verifier, witnesses)
-    print(f"ledger verify-bundle: {result}")
+    print(f"ledger verify-bundle: {verify_case_bundle(data, verifier, witnesses)}")
     return 0
 
 
