@@ -35,6 +35,10 @@ def create_key_file(
     path: Path, name: str, signature_type: int = ED25519, *, force: bool = False
 ) -> Ed25519Signer:
     """Generate a key, write it to ``path`` (mode 0600) and return it."""
+    if is_private_key(str(path)):
+        # Else a key pasted as the file's name becomes one, and is printed as such.
+        msg = "a private key was given where the new key file's name belongs"
+        raise EvidenceError(msg)
     if path.exists() and not force:
         msg = (
             f"{path} already exists; refusing to overwrite a signing key "

@@ -92,8 +92,12 @@ def test_a_stray_private_key_is_not_repeated_by_the_argument_parser(
 
 
 def test_no_error_repeats_a_value_that_could_be_key_material(
-    log_key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    log_key: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # where a key given as a file name would land
     skey = log_key.read_text().strip()
     secret = skey.rsplit("+", 1)[1]
     damaged = tmp_path / "damaged.key"
@@ -106,9 +110,13 @@ def test_no_error_repeats_a_value_that_could_be_key_material(
         ["export", secret, "-o", str(tmp_path / "x.json")],
         ["keys", "show", "--file", str(damaged)],
         ["keys", "show", "--file", skey],
+        ["keys", "init", "--witness", "--name", "w.example/w", "--file", skey],
+        ["keys", "init", "--name", skey, "--file", str(tmp_path / "new.key")],
     ]
     for argv in attempts:
         assert main(argv) == 1, argv
         out, err = capsys.readouterr()
         assert err.startswith("ledger ") and "Traceback" not in err, argv
         assert_nothing_of(log_key, out + err)
+    assert not (tmp_path / "new.key").exists()
+    assert not any(p.name.startswith("PRIVATE") for p in tmp_path.iterdir())
