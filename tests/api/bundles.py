@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from api.cli import main
+from domain.commands import RecordRiskAssessment
 from domain.ledger import JourneyLedger
 from tests.ledgers import ctx, receive
 
@@ -31,15 +32,14 @@ def point_the_cli_at(
 def tiered_case(ledger: JourneyLedger) -> None:
     """A1234BC received at LEI and assessed tier C: versions 1-3."""
     receive(ledger, NUMBER)
-    ledger.record_risk_assessment(
-        ctx(),
-        NUMBER,
+    assessed = RecordRiskAssessment(
         tier="C",
         tier_change_level=2,
         rosh="medium",
         likelihood_of_reoffending="low",
         assessor="Dr Synthetic",
     )
+    ledger.record(ctx(), NUMBER, assessed)
 
 
 def export(path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
