@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias, cast
 
 from eventsourcing.persistence import PersistenceError
 
 from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
+from api.evidence_commands import withhold_private_keys
 from api.projection_commands import PROJECTION_COMMANDS
 from api.record_commands import RECORD_COMMANDS
 from api.replay_commands import REPLAY_COMMANDS
@@ -42,9 +43,21 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse repeats what it cannot place ("unrecognized arguments: ..."), and a
+    private key given without its flag must not be printed back."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(withhold_private_keys(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ledger")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="ledger")
+    # Each command's parser is a _Parser too (argparse makes them of the parent's
+    # class); the registration functions need only the base class's methods.
+    subparsers = cast(
+        "Subparsers", parser.add_subparsers(dest="command", required=True)
+    )
     for register in (
         _add_status,
         *SEED_COMMANDS,

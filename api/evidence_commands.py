@@ -8,10 +8,7 @@ proof) into one line on stderr and exit status 1: no traceback for an operator.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import importlib
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +20,6 @@ if TYPE_CHECKING:
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 EXIT_FAILED = 1
-PRISONER_NUMBER = re.compile(r"^[A-Z]\d{4}[A-Z]{2}$")
 
 
 def _reports_evidence_errors(
@@ -34,10 +30,29 @@ def _reports_evidence_errors(
         try:
             return handler(args)
         except EvidenceError as e:
-            print(f"ledger {args.command}: {e}", file=sys.stderr)
+            print(
+                f"ledger {args.command}: {withhold_private_keys(str(e))}",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
 
     return run
+
+
+def withhold_private_keys(text: str) -> str:
+    """``text`` with any word that is a private key replaced.
+
+    No message is meant to hold one (none repeats a value that could be a key);
+    this is the last line of defence, as printing a key discloses it for good.
+    """
+    from evidence.signed_note import is_private_key
+
+    return " ".join(
+        "[a private key, withheld]"
+        if is_private_key(word.strip("'\",.;:()[]"))
+        else word
+        for word in text.split(" ")
+    )
 
 
 # -- keys ---------------------------------------------------------------------------
@@ -180,7 +195,7 @@ def _log_verifier(key: str | None) -> Any:
     from evidence.keys import load_key_file, read_vkey, signing_key_path
 
     if key:
-        return read_vkey(key)
+        return read_vkey(key, "--key")
     path = signing_key_path()
     if path.exists():
         return load_key_file(path).verifier()
@@ -226,61 +241,34 @@ def _add_export(subparsers: Subparsers) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     import json
-    import os
 
-    from eventsourcing.application import Application
-
-    from domain.identifiers import case_id
-    from evidence.bundle import build_bundle, mapper_decoder
-    from evidence.checkpoint import issue_checkpoint
+    from api.case_bundles import PRISONER_NUMBER, export_case_bundle
+    from api.wiring import open_ledger
     from evidence.database import evidence_store
-    from evidence.keys import load_key_file, read_vkey, signing_key_path
-    from evidence.signed_note import ED25519
-    from store.config import environment_for
+    from evidence.keys import read_vkey
+    from evidence.signed_note import is_private_key
 
-    with contextlib.suppress(ImportError):
-        # The domain registers its stable event topics on import, so the mapper
-        # can decode them; without it events are still exported as stored.
-        importlib.import_module("domain.events")
     number = args.prisoner_number.strip().upper()
     if not PRISONER_NUMBER.match(number):
-        msg = f"{args.prisoner_number!r} is not a prisoner number (e.g. A1234BC)"
+        # Not repeated: a value that is no prisoner number might be anything.
+        msg = "PRISONER_NUMBER is not a prisoner number (e.g. A1234BC)"
         raise EvidenceError(msg)
-    signer = None
-    if signing_key_path().exists():
-        signer = load_key_file(signing_key_path(), ED25519)
-    if args.key:
-        vkey = read_vkey(args.key).vkey()
-    elif signer is not None:
-        vkey = signer.vkey()
-    else:
-        msg = (
-            f"no signing key at {signing_key_path()} and no --key: the bundle needs "
-            "the log's verifier key"
-        )
-        raise EvidenceError(msg)
-    env: dict[str, str] = environment_for()
-    cipher_key = os.environ.get("LEDGER_CIPHER_KEY") or os.environ.get("CIPHER_KEY")
-    if cipher_key:
-        env["CIPHER_KEY"] = cipher_key
-    app: Application[Any] = Application(env=env)
+    if is_private_key(str(args.output)):
+        raise EvidenceError("-o is a private key, not the name of a file to write")
+    vkey = read_vkey(args.key, "--key").vkey() if args.key else None
+    ledger = open_ledger()
     try:
-        store = evidence_store(app.recorder)
-        if not store.select_events_of(str(case_id(number))):
-            raise EvidenceError(f"no events recorded for prisoner number {number}")
-        if signer is not None:
-            issue_checkpoint(store, signer)  # so the newest events can be proved
-        bundle = build_bundle(
-            store,
-            str(case_id(number)),
-            verifier_key=vkey,
-            decode=mapper_decoder(app.mapper),
+        bundle = export_case_bundle(
+            ledger, evidence_store(ledger.recorder), number, verifier_key=vkey
         )
     finally:
-        app.close()
-    bundle["subject"] = {"prisoner_number": number}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+        ledger.close()
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    except OSError as e:
+        msg = f"cannot write {args.output}: {e.strerror or type(e).__name__}"
+        raise EvidenceError(msg) from None
     print(
         f"wrote {args.output}: {len(bundle['events'])} events of {number} with "
         f"inclusion proofs against the checkpoint at tree size "
@@ -311,17 +299,27 @@ def _add_verify_bundle(subparsers: Subparsers) -> None:
 def _verify_bundle(args: argparse.Namespace) -> int:
     import json
 
-    from evidence.bundle import verify_bundle
+    from api.case_bundles import verify_case_bundle
     from evidence.keys import read_vkey
+    from evidence.signed_note import is_private_key
 
-    verifier = read_vkey(args.key)
+    verifier = read_vkey(args.key, "--key")
+    witnesses = [read_vkey(w, "--witness") for w in args.witness]
+    if is_private_key(str(args.file)):
+        raise EvidenceError("FILE is a private key, not a case bundle")
+    if not args.file.is_file():
+        # Named only once it is known to be a file name, not something pasted.
+        raise EvidenceError("FILE is not a file that exists: give the bundle's file")
     try:
         data = json.loads(args.file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise EvidenceError(f"cannot read the bundle {args.file}: {e}") from e
-    witnesses = [read_vkey(w) for w in args.witness]
-    result = verify_bundle(data, verifier, witnesses)
-    print(f"ledger verify-bundle: {result}")
+    except UnicodeDecodeError:
+        raise EvidenceError(f"the bundle {args.file} is not UTF-8 text") from None
+    except OSError as e:
+        msg = f"cannot read the bundle {args.file}: {e.strerror or type(e).__name__}"
+        raise EvidenceError(msg) from None
+    except ValueError as e:
+        raise EvidenceError(f"the bundle {args.file} is not JSON: {e}") from None
+    print(f"ledger verify-bundle: {verify_case_bundle(data, verifier, witnesses)}")
     return 0
 
 
@@ -359,7 +357,7 @@ def _witness(args: argparse.Namespace) -> int:
 
     if args.source and not args.source.startswith(("sqlite:", "postgres")):
         raise EvidenceError("witnessing over the HTTP API arrives with the API")
-    log_key = read_vkey(args.key)
+    log_key = read_vkey(args.key, "--key")
     witness_key = load_key_file(args.witness_key, COSIGNATURE_V1)
     with open_evidence_store(args.source) as store:
         outcome = witness_log(StoreLog(store), log_key, witness_key, args.state)

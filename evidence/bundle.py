@@ -11,7 +11,10 @@ A bundle (JSON; format in docs/bundle-format.md) holds, for one originator id:
 
 ``verify_bundle`` needs only the bundle and the trusted verifier key: it recomputes
 each leaf from the stored fields, checks each proof against the signed checkpoint's
-root, the signature, and that the versions run 1, 2, 3, ... without a gap.
+root, the signature, and that the versions run 1, 2, 3, ... without a gap. Given a
+decoder, it also recomputes each readable view from the proved state and refuses
+any difference: a reader believes what is shown, not the base64 beside it. Its OK
+line says which views it could not check, and why.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import base64
 import binascii
 import dataclasses
 import enum
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -38,6 +42,15 @@ TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 
 Decoder = Callable[[str, int, str, bytes], dict[str, Any]]
 """(originator id, version, topic, stored state) -> a JSON-ready view of the event."""
+
+SubjectName = Callable[[Mapping[str, Any]], str]
+"""The bundle -> whose events they are, as readers know them; raises EvidenceError
+if the bundle's own claim to that does not follow from what its proofs cover."""
+
+
+class UnreadableState(Exception):
+    """A decoder cannot recompute an event's readable view; the message says why
+    (for example: the state is encrypted and no cipher key was given)."""
 
 
 # -- C2SP tlog-proof text ------------------------------------------------------------
@@ -212,13 +225,21 @@ def _bundle_event(
 
 
 def verify_bundle(
-    bundle: Any, verifier: Verifier, witnesses: Sequence[Verifier] = ()
+    bundle: Any,
+    verifier: Verifier,
+    witnesses: Sequence[Verifier] = (),
+    *,
+    decode: Decoder | None = None,
+    subject: SubjectName | None = None,
 ) -> str:
     """Check a bundle offline against the trusted log key, and each of
     ``witnesses``' cosignature on its checkpoint; a one-line OK or raise.
 
-    Every failure names the event (position, version) or the witness, and what
-    differs.
+    With ``decode``, each event's readable view (``decoded``) must be what its
+    proved state decodes to; the OK line names the events whose view could not be
+    recomputed, and why. ``subject`` names the case in the OK line (default: its
+    originator id). Every failure names the event (position, version) or the
+    witness, and what differs.
     """
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise EvidenceError(f"not a case bundle (format {FORMAT!r} expected)")
@@ -235,23 +256,152 @@ def verify_bundle(
     cosigned = [_cosigned_at(note, witness) for witness in witnesses]
     if not isinstance(events, list) or not events:
         raise EvidenceError("the bundle has no events")
+    views = _Views(len(events), decode is not None)
     previous_position = 0
     for number, event in enumerate(events, start=1):
         where = f"event {number}"
         try:
-            _verify_event(event, number, originator_id, checkpoint, note, verifier)
+            state = _verify_event(
+                event, number, originator_id, checkpoint, note, verifier
+            )
+            if event["position"] <= previous_position:
+                msg = f"{where}: position {event['position']} is not after the previous"
+                raise EvidenceError(msg)
+            previous_position = event["position"]
+            if decode is not None:
+                views.check(event, number, originator_id, state, decode)
         except (KeyError, TypeError, ValueError) as e:
             raise EvidenceError(f"{where}: malformed ({e!r})") from e
-        if event["position"] <= previous_position:
-            msg = f"{where}: position {event['position']} is not after the previous"
-            raise EvidenceError(msg)
-        previous_position = event["position"]
+    name = subject(bundle) if subject is not None else f"originator {originator_id}"
     return (
-        f"OK: {len(events)} events of {originator_id} (versions 1-{len(events)}), "
+        f"OK: {name}, {len(events)} events (versions 1-{len(events)}), "
         f"each included in the checkpoint at tree size {checkpoint.tree_size} "
         f"signed by {verifier.name}"
-        + "".join(f", cosigned by {name} at {at}" for name, at in cosigned)
+        + "".join(f", cosigned by {witness} at {at}" for witness, at in cosigned)
+        + views.summary()
     )
+
+
+class _Views:
+    """What became of each event's readable view, for the OK line."""
+
+    def __init__(self, events: int, decoding: bool) -> None:
+        self.events = events
+        self.decoding = decoding
+        self.matched: list[int] = []
+        self.absent: list[int] = []
+        self.unchecked: dict[str, list[int]] = {}
+
+    def check(
+        self,
+        event: dict[str, Any],
+        number: int,
+        originator_id: str,
+        state: bytes,
+        decode: Decoder,
+    ) -> None:
+        shown = event.get("decoded")
+        if shown is None:  # nothing is shown, so nothing can mislead
+            self.absent.append(number)
+            return
+        try:
+            view = decode(originator_id, number, event["topic"], state)
+        except UnreadableState as e:
+            self.unchecked.setdefault(str(e), []).append(number)
+            return
+        except Exception as e:  # a decoder's own failure: say so, do not crash
+            reason = f"its state could not be decoded ({type(e).__name__})"
+            self.unchecked.setdefault(reason, []).append(number)
+            return
+        difference = _first_difference(shown, json.loads(json.dumps(view)))
+        if difference is not None:
+            field, claimed, proved = difference
+            msg = (
+                f"event {number} (position {event['position']}, version "
+                f"{event['originator_version']}): the readable view (decoded) "
+                f"differs from the proved state at {field}: the bundle shows "
+                f"{claimed}, the proved state holds {proved}: the view was edited "
+                "(or decoded by another version of the ledger); only the stored "
+                "fields are evidence"
+            )
+            raise EvidenceError(msg)
+        self.matched.append(number)
+
+    def summary(self) -> str:
+        if not self.decoding:
+            return "; the readable views (decoded) were not checked"
+        parts = []
+        if self.matched:
+            parts.append(
+                f"the readable view of {self._which(self.matched)} matches "
+                "the proved state"
+            )
+        for reason, numbers in self.unchecked.items():
+            parts.append(
+                f"the readable view of {self._which(numbers)} was not checked: {reason}"
+            )
+        if len(self.absent) == self.events:
+            parts.append("no event has a readable view")
+        elif self.absent:
+            verb = "has" if len(self.absent) == 1 else "have"
+            parts.append(f"{self._which(self.absent)} {verb} no readable view")
+        return "".join(f"; {part}" for part in parts)
+
+    def _which(self, numbers: list[int]) -> str:
+        if len(numbers) == self.events:
+            return "every event" if self.events > 1 else "the event"
+        if len(numbers) == 1:
+            return f"event {numbers[0]}"
+        runs: list[list[int]] = []
+        for n in numbers:  # in order: runs keep a long case's line short
+            if runs and runs[-1][-1] == n - 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        return "events " + ", ".join(
+            f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs
+        )
+
+
+_MISSING = object()
+
+
+def _first_difference(
+    shown: Any, proved: Any, field: str = ""
+) -> tuple[str, str, str] | None:
+    """(where, what the view shows, what the state holds) at the first difference."""
+    if isinstance(shown, dict) and isinstance(proved, dict):
+        for key in [*proved, *(k for k in shown if k not in proved)]:
+            found = _first_difference(
+                shown.get(key, _MISSING),
+                proved.get(key, _MISSING),
+                f"{field}.{key}" if field else str(key),
+            )
+            if found is not None:
+                return found
+        return None
+    if isinstance(shown, list) and isinstance(proved, list):
+        for i in range(max(len(shown), len(proved))):
+            found = _first_difference(
+                shown[i] if i < len(shown) else _MISSING,
+                proved[i] if i < len(proved) else _MISSING,
+                f"{field}[{i}]",
+            )
+            if found is not None:
+                return found
+        return None
+    # type() too: JSON's true is not 1, nor 1.0 the integer 1.
+    if type(shown) is type(proved) and shown == proved:
+        return None
+    where = f"field {field!r}" if field else "the whole view"
+    return where, _shown(shown, "no such field"), _shown(proved, "no such field")
+
+
+def _shown(value: Any, missing: str) -> str:
+    if value is _MISSING:
+        return f"({missing})"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _cosigned_at(note: str, witness: Verifier) -> tuple[str, str]:
@@ -282,7 +432,8 @@ def _verify_event(
     checkpoint: Checkpoint,
     note: str,
     verifier: Verifier,
-) -> None:
+) -> bytes:
+    """The event's stored state, once its leaf is proved in the checkpoint."""
     position = int(event["position"])
     version = int(event["originator_version"])
     where = f"event {number} (position {position}, version {version})"
@@ -324,3 +475,4 @@ def _verify_event(
             f"{proved.tree_size}: {e} (the event or its proof was altered)"
         )
         raise EvidenceError(msg) from e
+    return state

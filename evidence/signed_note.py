@@ -166,22 +166,33 @@ def cosigned_message(text: bytes, timestamp: int) -> bytes:
 
 
 def parse_vkey(vkey: str) -> Ed25519Verifier:
-    """A verifier from its vkey string; the key ID must match the key it names."""
+    """A verifier from its vkey string; the key ID must match the key it names.
+
+    No message repeats the string or any part of it: what was given might be a
+    private key pasted where a verifier key belongs, and errors end up on screens
+    and in logs.
+    """
     vkey = vkey.strip()
+    if is_private_key(vkey):
+        raise EvidenceError(PRIVATE_KEY_GIVEN)
     parts = vkey.split("+", 2)  # the base64 key may itself contain '+'
     if len(parts) != 3:
-        msg = (
-            f"verifier key {vkey!r} is not of the form <name>+<hex key ID>+<base64 key>"
-        )
+        msg = "a verifier key is of the form <name>+<hex key ID>+<base64 key>"
         raise EvidenceError(msg)
     name, hex_id, key_b64 = parts
-    check_key_name(name)
+    try:
+        check_key_name(name)
+    except EvidenceError:
+        msg = "the verifier key's name is empty or holds a space, '+' or control code"
+        raise EvidenceError(msg) from None
     if len(hex_id) != 8 or not all(c in "0123456789abcdef" for c in hex_id):
-        msg = f"verifier key {vkey!r}: key ID {hex_id!r} is not 8 lower-case hex digits"
+        msg = "the verifier key's key ID is not 8 lower-case hex digits"
         raise EvidenceError(msg)
-    material = _b64decode(key_b64, f"verifier key {vkey!r}: the key")
+    material = _b64decode_quietly(key_b64)
+    if material is None:
+        raise EvidenceError("the verifier key's key is not valid base64")
     if not material:
-        raise EvidenceError(f"verifier key {vkey!r} has no key material")
+        raise EvidenceError("the verifier key has no key material")
     signature_type, public_key = material[0], material[1:]
     cls: type[Ed25519Verifier]
     if signature_type == ED25519:
@@ -190,24 +201,62 @@ def parse_vkey(vkey: str) -> Ed25519Verifier:
         cls = CosignatureVerifier
     else:
         msg = (
-            f"verifier key {vkey!r} has signature type 0x{signature_type:02x}; "
+            f"the verifier key has signature type 0x{signature_type:02x}; "
             "only 0x01 (Ed25519) and 0x04 (Ed25519 cosignature) are supported"
         )
         raise EvidenceError(msg)
     if len(public_key) != 32:
         msg = (
-            f"verifier key {vkey!r}: an Ed25519 public key is 32 bytes, "
-            f"not {len(public_key)}"
+            "the verifier key's Ed25519 public key is not 32 bytes "
+            f"but {len(public_key)}"
         )
         raise EvidenceError(msg)
     verifier = cls(name, public_key)
     if verifier.key_id.hex() != hex_id:
-        msg = (
-            f"verifier key {vkey!r}: key ID {hex_id} does not match the key "
-            f"(it should be {verifier.key_id.hex()})"
-        )
-        raise EvidenceError(msg)
+        if _is_bare_private_key(name, hex_id, material):
+            raise EvidenceError(PRIVATE_KEY_GIVEN)
+        raise EvidenceError("the verifier key's key ID does not match its key")
     return verifier
+
+
+PRIVATE_KEY_GIVEN = (
+    "a private key was given where a verifier key belongs; the private key is "
+    "the secret that signs, and stays in its key file"
+)
+
+
+def is_private_key(text: str) -> bool:
+    """Whether ``text`` is (or starts as) a private key string, with or without
+    its ``PRIVATE+KEY+`` prefix, so that callers can refuse it without echoing it.
+    """
+    text = text.strip()
+    if text[: len(PRIVATE_KEY_PREFIX)].upper() == PRIVATE_KEY_PREFIX:
+        return True
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        return False
+    material = _b64decode_quietly(parts[2])
+    return material is not None and _is_bare_private_key(parts[0], parts[1], material)
+
+
+def _is_bare_private_key(name: str, hex_id: str, material: bytes) -> bool:
+    # A private key string stripped of its prefix has the shape of a vkey; only the
+    # key ID tells them apart, since it names the public key the seed derives.
+    if len(material) != 33 or material[0] not in _TYPE_NAMES:
+        return False
+    public = (
+        Ed25519PrivateKey.from_private_bytes(material[1:])
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    return key_id(name, material[0], public).hex() == hex_id
+
+
+def _b64decode_quietly(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
 
 
 # -- signers --------------------------------------------------------------------
@@ -297,7 +346,9 @@ def parse_skey(skey: str) -> Ed25519Signer:
     if len(parts) != 3:
         raise EvidenceError("a private key string has a name, a key ID and a key")
     name, hex_id, key_b64 = parts
-    material = _b64decode(key_b64, "the private key")
+    material = _b64decode_quietly(key_b64)  # never echo a secret's text
+    if material is None:
+        raise EvidenceError("the private key is not valid base64")
     if len(material) != 33:
         raise EvidenceError("the private key is not a type byte and a 32-byte seed")
     signer = Ed25519Signer(name, material[1:], material[0])

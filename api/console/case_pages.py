@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from api.auth import Forbidden, Role
+from api.case_bundles import BundleRefused, export_case_bundle
 from api.console.rendering import (
     PAGE,
     PRISON_CODE,
@@ -33,7 +34,7 @@ from api.console.rendering import (
 from api.routers.access_log import record_case_read
 from api.routers.cases import case_prison
 from api.routers.prisons import known_prison
-from api.routers.proofs import BundleRefused, case_bundle, evidence
+from api.routers.proofs import evidence
 from api.services import Services
 from domain import errors
 from domain.codes import CaseStatus, Tier
@@ -243,7 +244,7 @@ def download_bundle(
     if prison is None:
         raise errors.CaseNotFound(f"no case for {number}")
     try:
-        bundle = case_bundle(found, evidence(request, found), number)
+        bundle = export_case_bundle(found.ledger, evidence(request, found), number)
     except BundleRefused as e:
         return refused(request, e.status, "Cannot make the bundle", e.detail)
     record_case_read(request, principal, found, number, "export")

@@ -22,8 +22,6 @@ it trusts, never against a root the server hands it.
 from __future__ import annotations
 
 import base64
-import contextlib
-import importlib
 import threading
 from datetime import datetime
 from typing import Annotated, Any
@@ -33,12 +31,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role, requires
+from api.case_bundles import BundleRefused, export_case_bundle
 from api.problems import PROBLEM_RESPONSES, problem
 from api.routers.access_log import record_case_read
 from api.routers.parameters import PRISONER_NUMBER
 from api.services import Services, services
-from evidence.bundle import build_bundle, mapper_decoder, tlog_proof
-from evidence.checkpoint import issue_checkpoint
+from evidence.bundle import tlog_proof
 from evidence.database import EvidenceStore, StoredCheckpoint, evidence_store
 from evidence.errors import EvidenceError
 from evidence.proofs import consistency_proof, inclusion_proof, root_at
@@ -362,65 +360,6 @@ class CaseBundle(BaseModel):
     subject: dict[str, str] = Field(description="prisoner_number: whose case")
 
 
-_issue_lock = threading.Lock()
-
-
-class BundleRefused(Exception):
-    """Why a case's bundle cannot be made: an HTTP status, a detail and a rule."""
-
-    def __init__(self, status: int, detail: str, rule: str) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.rule = status, detail, rule
-
-
-def case_bundle(
-    found: Services, store: EvidenceStore, prisoner_number: str
-) -> dict[str, Any]:
-    """The case's offline bundle, against a checkpoint signed now (so the newest
-    events are covered); raises :class:`BundleRefused`."""
-    from domain.identifiers import case_id
-    from evidence.keys import load_key_file, signing_key_path
-    from evidence.signed_note import ED25519
-
-    with contextlib.suppress(ImportError):
-        importlib.import_module("domain.events")  # the domain's stable topics
-    originator = str(case_id(prisoner_number))
-    if not store.select_events_of(originator):
-        raise BundleRefused(
-            404,
-            f"no events recorded for prisoner number {prisoner_number}",
-            "case-not-found",
-        )
-    path = signing_key_path()
-    if not path.exists():
-        raise BundleRefused(
-            409,
-            f"this server has no log signing key ({path}): it cannot sign a "
-            "checkpoint covering the case, nor name the key that verifies it",
-            "export-needs-log-key",
-        )
-    try:
-        signer = load_key_file(path, ED25519)
-    except EvidenceError as e:
-        raise BundleRefused(409, str(e), "export-needs-log-key") from e
-    try:
-        # If another process signed the same tree size first, its checkpoint serves.
-        with _issue_lock:
-            issue_checkpoint(store, signer)
-        bundle = build_bundle(
-            store,
-            originator,
-            verifier_key=signer.vkey(),
-            decode=mapper_decoder(found.ledger.mapper),
-        )
-    except EvidenceError as e:
-        raise BundleRefused(
-            409, f"{e}; run ledger verify", "stored-log-inconsistent"
-        ) from e
-    bundle["subject"] = {"prisoner_number": prisoner_number}
-    return bundle
-
-
 @router.get(
     "/cases/{prisoner_number}/export",
     response_model=CaseBundle,
@@ -434,7 +373,9 @@ def export_case(
     store: Evidence,
 ) -> CaseBundle | JSONResponse:
     try:
-        exported = CaseBundle.model_validate(case_bundle(found, store, prisoner_number))
+        exported = CaseBundle.model_validate(
+            export_case_bundle(found.ledger, store, prisoner_number)
+        )
     except BundleRefused as e:
         return _refused(request, e.status, e.detail, e.rule)
     record_case_read(request, principal, found, prisoner_number, "export")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence.bundle import parse_tlog_proof, verify_bundle
+from api.case_bundles import verify_case_bundle
+from evidence.bundle import parse_tlog_proof
 from evidence.checkpoint import issue_checkpoint, open_checkpoint
 from evidence.database import evidence_store
 from evidence.keys import create_key_file
@@ -156,7 +157,9 @@ def test_export_gives_a_bundle_that_verifies_offline(
     bundle = reply.json()
     assert bundle["subject"] == {"prisoner_number": PEOPLE[1]}
     assert bundle["log"]["verifier_key"] == signer.vkey()
-    assert verify_bundle(bundle, signer.verifier()).startswith("OK: 2 events")
+    assert verify_case_bundle(bundle, signer.verifier()).startswith(
+        f"OK: {PEOPLE[1]}, 2 events"
+    )
     # The export signed a checkpoint covering the newest events.
     latest = api.as_("inspector")("GET", "/checkpoints/latest").json()
     assert latest["tree_size"] == bundle["checkpoint"]["tree_size"]

@@ -18,6 +18,8 @@ from api.cli import main
 from domain.identifiers import case_id
 from evidence.bundle import (
     FORMAT,
+    Decoder,
+    UnreadableState,
     build_bundle,
     mapper_decoder,
     parse_tlog_proof,
@@ -30,7 +32,7 @@ from evidence.signed_note import Ed25519Signer
 from store.config import environment_for
 from store.seal import event_leaf_hash
 from tests.evidence.helpers import ORIGIN, evidence, filled_log, log_signer
-from tests.store.notes import Note
+from tests.store.notes import Note, Notes
 
 
 def note_bundle(url: str) -> tuple[dict[str, Any], Ed25519Signer, Note]:
@@ -45,6 +47,13 @@ def note_bundle(url: str) -> tuple[dict[str, Any], Ed25519Signer, Note]:
         decode=mapper_decoder(app.mapper),
     )
     return json.loads(json.dumps(bundle)), signer, note
+
+
+def offline_decoder() -> Decoder:
+    """The notes' mapper, without a database, as a verifier has it."""
+    return mapper_decoder(
+        Notes(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
+    )
 
 
 def test_bundle_holds_the_events_as_stored_decoded_and_proved(store_url: str) -> None:
@@ -67,9 +76,58 @@ def test_bundle_holds_the_events_as_stored_decoded_and_proved(store_url: str) ->
     assert note_text == bundle["checkpoint"]["note"]
     root = base64.b64decode(bundle["checkpoint"]["root_hash"])
     verify_inclusion(index, 36, leaf, proof, root)
-    assert verify_bundle(bundle, signer.verifier()).startswith(
-        f"OK: 4 events of {note.id} (versions 1-4), each included in the "
-        f"checkpoint at tree size 36 signed by {ORIGIN}"
+    assert verify_bundle(bundle, signer.verifier(), decode=offline_decoder()) == (
+        f"OK: originator {note.id}, 4 events (versions 1-4), each included in the "
+        f"checkpoint at tree size 36 signed by {ORIGIN}; the readable view of "
+        "every event matches the proved state"
+    )
+    # Without a decoder nothing says the readable view is right, and the line says so.
+    assert verify_bundle(bundle, signer.verifier()).endswith(
+        "; the readable views (decoded) were not checked"
+    )
+
+
+def test_an_edited_readable_view_fails_naming_the_event_and_field(
+    store_url: str,
+) -> None:
+    bundle, signer, _ = note_bundle(store_url)
+    decode = offline_decoder()
+    edits: list[tuple[str, Any, str]] = [
+        ("text", "amendment 9 of 4", "field 'text': the bundle shows \"amendment 9"),
+        ("invented", "D", "field 'invented': the bundle shows \"D\""),
+    ]
+    for field, value, shown in edits:
+        edited = copy.deepcopy(bundle)
+        edited["events"][2]["decoded"][field] = value
+        with pytest.raises(EvidenceError) as failed:
+            verify_bundle(edited, signer.verifier(), decode=decode)
+        message = str(failed.value)
+        assert message.startswith("event 3 (position 19, version 3): the readable")
+        assert shown in message
+    removed = copy.deepcopy(bundle)
+    del removed["events"][0]["decoded"]["name"]
+    with pytest.raises(EvidenceError, match=r"event 1 .* field 'name'.*no such field"):
+        verify_bundle(removed, signer.verifier(), decode=decode)
+    # A view left out claims nothing, and the OK line says which events have none.
+    dropped = copy.deepcopy(bundle)
+    dropped["events"][1]["decoded"] = None
+    assert verify_bundle(dropped, signer.verifier(), decode=decode).endswith(
+        "; the readable view of events 1, 3-4 matches the proved state; "
+        "event 2 has no readable view"
+    )
+
+
+def test_a_view_the_decoder_cannot_recompute_is_said_to_be_unchecked(
+    sqlite_url: str,
+) -> None:
+    bundle, signer, _ = note_bundle(sqlite_url)
+
+    def locked(originator_id: str, version: int, topic: str, state: bytes) -> Any:
+        raise UnreadableState("the state is encrypted and no cipher key was given")
+
+    assert verify_bundle(bundle, signer.verifier(), decode=locked).endswith(
+        "; the readable view of every event was not checked: the state is "
+        "encrypted and no cipher key was given"
     )
 
 
@@ -188,7 +246,12 @@ def test_export_and_verify_bundle_from_the_command_line(
     key_file.write_text(vkey + "\n")
     for key in (vkey, str(key_file)):
         assert main(["verify-bundle", str(case_file), "--key", key]) == 0
-        assert "ledger verify-bundle: OK: 3 events" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert out.startswith("ledger verify-bundle: OK: A1234BC, 3 events")
+        assert out.endswith(
+            "; the readable view of events 1-2 matches the proved state; "
+            "event 3 has no readable view\n"
+        )
     state = base64.b64decode(bundle["events"][1]["state"])
     bundle["events"][1]["state"] = base64.b64encode(state.replace(b"MDI", b"LEI"))
     bundle["events"][1]["state"] = bundle["events"][1]["state"].decode()
