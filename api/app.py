@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +23,7 @@ from api.routers import (
     queries,
 )
 from api.services import Services
-from api.settings import ApiSettings
+from api.settings import ApiSettings, LedgerSettings
 
 
 def create_app(
@@ -30,10 +31,16 @@ def create_app(
     *,
     url: str | None = None,
     services: Services | None = None,
+    ledger_settings: LedgerSettings | None = None,
 ) -> FastAPI:
-    """The API on the store ``url`` names (default: LEDGER_DATABASE_URL)."""
+    """The API, built from its settings and the ledger's (each read from the
+    environment when not given), on the store ``url`` names if given."""
     settings = settings or ApiSettings.from_environment()
-    services = services or Services.open(url, follow=settings.follow_in_process)
+    if services is None:
+        ledger_settings = ledger_settings or LedgerSettings.from_environment()
+        if url is not None:
+            ledger_settings = replace(ledger_settings, database_url=url)
+        services = Services.open(ledger_settings, follow=settings.follow_in_process)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

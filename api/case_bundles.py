@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import Mapper
 from eventsourcing.utils import TopicError
 
 import domain.events  # noqa: F401 (registers the domain's stable event topics)
+from api.wiring import cipher_environment
 from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
 from evidence.bundle import (
@@ -30,7 +32,7 @@ from evidence.bundle import (
 from evidence.checkpoint import issue_checkpoint
 from evidence.database import EvidenceStore
 from evidence.errors import EvidenceError
-from evidence.keys import load_key_file, signing_key_path
+from evidence.keys import load_key_file
 from evidence.signed_note import ED25519, Ed25519Signer, Verifier
 
 PRISONER_NUMBER = re.compile(r"^[A-Z]\d{4}[A-Z]{2}$")
@@ -54,6 +56,7 @@ def export_case_bundle(
     store: EvidenceStore,
     prisoner_number: str,
     *,
+    signing_key_file: Path,
     verifier_key: str | None = None,
 ) -> dict[str, Any]:
     """The case's bundle (docs/bundle-format.md), as a JSON-ready dict.
@@ -71,11 +74,11 @@ def export_case_bundle(
             f"no events recorded for prisoner number {prisoner_number}",
             "case-not-found",
         )
-    signer = _log_signer()
+    signer = _log_signer(signing_key_file)
     if signer is None and verifier_key is None:
         raise BundleRefused(
             409,
-            f"there is no log signing key at {signing_key_path()}: nothing can sign "
+            f"there is no log signing key at {signing_key_file}: nothing can sign "
             "a checkpoint covering the case, nor name the key that verifies it",
             "export-needs-log-key",
         )
@@ -101,8 +104,7 @@ def export_case_bundle(
     return bundle
 
 
-def _log_signer() -> Ed25519Signer | None:
-    path = signing_key_path()
+def _log_signer(path: Path) -> Ed25519Signer | None:
     if not path.exists():
         return None
     try:
@@ -120,7 +122,11 @@ def _vkey(signer: Ed25519Signer | None) -> str:
 
 
 def verify_case_bundle(
-    bundle: Any, verifier: Verifier, witnesses: Sequence[Verifier] = ()
+    bundle: Any,
+    verifier: Verifier,
+    witnesses: Sequence[Verifier] = (),
+    *,
+    cipher_key: str | None = None,
 ) -> str:
     """``evidence.bundle.verify_bundle`` with what only the ledger knows: each
     readable view recomputed from its proved state by the ledger's mapper (with
@@ -133,7 +139,7 @@ def verify_case_bundle(
         bundle,
         verifier,
         witnesses,
-        decode=readable_view_decoder(),
+        decode=readable_view_decoder(cipher_key),
         subject=proved_prisoner_number,
     )
 
@@ -160,15 +166,17 @@ def proved_prisoner_number(bundle: Mapping[str, Any]) -> str:
     return number
 
 
-def readable_view_decoder() -> Decoder:
-    """Decodes a proved state as the exporter did, with the ledger's mapper.
-
-    The cipher key comes from the environment, as for the ledger. A state stored
+def readable_view_decoder(cipher_key: str | None) -> Decoder:
+    """Decodes a proved state as the exporter did, with the ledger's mapper and
+    ``cipher_key`` (the ledger's ``LEDGER_CIPHER_KEY``). A state stored
     before encryption was switched on is read without the cipher. Raises
     :class:`UnreadableState` saying why a state cannot be read.
     """
     try:
-        ledger = JourneyLedger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        ledger = JourneyLedger(
+            env={"PERSISTENCE_MODULE": "eventsourcing.popo"}
+            | cipher_environment(cipher_key)
+        )
     except (ValueError, TypeError):
         # Never show the key: it is the secret that opens every event.
         msg = (

@@ -16,6 +16,7 @@ from api.record_commands import RECORD_COMMANDS
 from api.replay_commands import REPLAY_COMMANDS
 from api.seed_commands import SEED_COMMANDS
 from api.serve_commands import SERVE_COMMANDS
+from api.settings import LedgerSettings, SettingsError
 from domain.errors import DomainError
 from domain.prisons import PrisonRegisterError
 from store.config import StoreConfigurationError
@@ -39,7 +40,7 @@ def _add_status(subparsers: Subparsers) -> None:
 def _status(args: argparse.Namespace) -> int:
     from evidence.status import describe_store
 
-    print(describe_store())
+    print(describe_store(args.settings.database_url))
     return 0
 
 
@@ -75,16 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
+        # Every setting, read once for the command (api.settings).
+        args.settings = LedgerSettings.from_environment()
+    except (PrisonRegisterError, SettingsError) as e:
+        # A setting that cannot be used (a LEDGER_PRISONS file, a limit): say which.
+        print(f"ledger {args.command}: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE_SETTING
+    try:
         return handler(args)
     except (StoreConfigurationError, PersistenceError) as e:
         # A bad URL or an unreachable server is an operator's problem, not a bug:
         # say what is wrong, without a traceback.
         print(f"ledger: {e}", file=sys.stderr)
         return EXIT_UNUSABLE_STORE
-    except PrisonRegisterError as e:
-        # So is a LEDGER_PRISONS file that cannot be used.
-        print(f"ledger: {e}", file=sys.stderr)
-        return EXIT_UNUSABLE_SETTING
     except DomainError as e:
         # Refused input (a bad prisoner number, prison code, date): say which rule.
         print(f"ledger: {e}", file=sys.stderr)

@@ -87,14 +87,13 @@ def _add_keys(subparsers: Subparsers) -> None:
 
 
 def _keys_init(args: argparse.Namespace) -> int:
-    from evidence.checkpoint import log_origin
-    from evidence.keys import create_key_file, signing_key_path
+    from evidence.keys import create_key_file
     from evidence.signed_note import COSIGNATURE_V1, ED25519
 
     if args.witness and not (args.name and args.file):
         raise EvidenceError("a witness key needs --name (the witness's) and --file")
-    path = args.file or signing_key_path()
-    name = args.name or log_origin()
+    path = args.file or args.settings.signing_key_file
+    name = args.name or args.settings.log_origin
     signer = create_key_file(
         path, name, COSIGNATURE_V1 if args.witness else ED25519, force=args.force
     )
@@ -104,9 +103,9 @@ def _keys_init(args: argparse.Namespace) -> int:
 
 
 def _keys_show(args: argparse.Namespace) -> int:
-    from evidence.keys import load_key_file, signing_key_path
+    from evidence.keys import load_key_file
 
-    print(load_key_file(args.file or signing_key_path()).vkey())
+    print(load_key_file(args.file or args.settings.signing_key_file).vkey())
     return 0
 
 
@@ -121,19 +120,20 @@ def _add_checkpoint(subparsers: Subparsers) -> None:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from evidence.checkpoint import issue_checkpoint, log_origin
+    from evidence.checkpoint import issue_checkpoint
     from evidence.database import open_evidence_store
-    from evidence.keys import load_key_file, signing_key_path
+    from evidence.keys import load_key_file
     from evidence.signed_note import ED25519
 
-    signer = load_key_file(signing_key_path(), ED25519)
-    if signer.name != log_origin():
+    origin = args.settings.log_origin
+    signer = load_key_file(args.settings.signing_key_file, ED25519)
+    if signer.name != origin:
         msg = (
             f"the signing key is named {signer.name!r} but the log origin is "
-            f"{log_origin()!r} (LEDGER_LOG_ORIGIN); by C2SP convention they match"
+            f"{origin!r} (LEDGER_LOG_ORIGIN); by C2SP convention they match"
         )
         raise EvidenceError(msg)
-    with open_evidence_store() as store:
+    with open_evidence_store(args.settings.database_url) as store:
         issued = issue_checkpoint(store, signer)
     if not issued.new:
         issued_at = issued.stored.issued_at.strftime("%Y-%m-%d %H:%M:%S")
@@ -191,12 +191,11 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _log_verifier(key: str | None) -> Any:
-    from evidence.keys import load_key_file, read_vkey, signing_key_path
+def _log_verifier(key: str | None, path: Path) -> Any:
+    from evidence.keys import load_key_file, read_vkey
 
     if key:
         return read_vkey(key, "--key")
-    path = signing_key_path()
     if path.exists():
         return load_key_file(path).verifier()
     return None
@@ -206,10 +205,10 @@ def _verify(args: argparse.Namespace) -> int:
     from evidence.database import open_evidence_store
     from evidence.verify import verify_log
 
-    verifier = _log_verifier(args.key)
+    verifier = _log_verifier(args.key, args.settings.signing_key_file)
     tty = sys.stderr.isatty()
     progress = _Progress(bar=tty) if tty or args.progress else None
-    with open_evidence_store() as store:
+    with open_evidence_store(args.settings.database_url) as store:
         report = verify_log(store, verifier, progress=progress)
     if progress is not None:
         progress.finish()
@@ -256,10 +255,14 @@ def _export(args: argparse.Namespace) -> int:
     if is_private_key(str(args.output)):
         raise EvidenceError("-o is a private key, not the name of a file to write")
     vkey = read_vkey(args.key, "--key").vkey() if args.key else None
-    ledger = open_ledger()
+    ledger = open_ledger(args.settings)
     try:
         bundle = export_case_bundle(
-            ledger, evidence_store(ledger.recorder), number, verifier_key=vkey
+            ledger,
+            evidence_store(ledger.recorder),
+            number,
+            signing_key_file=args.settings.signing_key_file,
+            verifier_key=vkey,
         )
     finally:
         ledger.close()
@@ -319,7 +322,10 @@ def _verify_bundle(args: argparse.Namespace) -> int:
         raise EvidenceError(msg) from None
     except ValueError as e:
         raise EvidenceError(f"the bundle {args.file} is not JSON: {e}") from None
-    print(f"ledger verify-bundle: {verify_case_bundle(data, verifier, witnesses)}")
+    outcome = verify_case_bundle(
+        data, verifier, witnesses, cipher_key=args.settings.cipher_key
+    )
+    print(f"ledger verify-bundle: {outcome}")
     return 0
 
 

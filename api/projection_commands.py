@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    from api.settings import LedgerSettings
     from domain.ledger import JourneyLedger
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -30,18 +31,21 @@ def add_project(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=_project)
 
 
-def checkpoint_issuer(ledger: JourneyLedger) -> Callable[[int], None] | None:
+def checkpoint_issuer(
+    ledger: JourneyLedger, settings: LedgerSettings
+) -> Callable[[int], None] | None:
     """Issue a signed checkpoint every N events or T seconds, if a log key exists."""
-    from evidence.checkpoint import CheckpointSchedule, issue_checkpoint
+    from api.wiring import checkpoint_schedule
+    from evidence.checkpoint import issue_checkpoint
     from evidence.database import evidence_store
-    from evidence.keys import load_key_file, signing_key_path
+    from evidence.keys import load_key_file
     from evidence.signed_note import ED25519
 
-    path = signing_key_path()
+    path = settings.signing_key_file
     if not path.exists():
         return None
     signer = load_key_file(path, ED25519)
-    schedule = CheckpointSchedule.from_environment()
+    schedule = checkpoint_schedule(settings)
     evidence = evidence_store(ledger.recorder)
     # Count from the last checkpoint in the store, not from this process's start.
     latest = evidence.latest_checkpoint()
@@ -55,15 +59,14 @@ def checkpoint_issuer(ledger: JourneyLedger) -> Callable[[int], None] | None:
 
 
 def _project(args: argparse.Namespace) -> int:
-    from api.wiring import open_ledger
+    from api.wiring import open_ledger, store_environment
     from projections.catalogue import all_models
     from projections.database import open_database
     from projections.runner import ProjectionRunner
-    from store.config import environment_for
 
-    ledger = open_ledger()
-    database = open_database(environment_for())
-    issue = checkpoint_issuer(ledger)
+    ledger = open_ledger(args.settings)
+    database = open_database(store_environment(args.settings))
+    issue = checkpoint_issuer(ledger, args.settings)
 
     def after_page(position: int) -> None:
         if args.progress:
@@ -114,11 +117,10 @@ def add_rebuild(subparsers: Subparsers) -> None:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from api.wiring import open_ledger
+    from api.wiring import open_ledger, store_environment
     from projections.catalogue import READ_MODELS
     from projections.database import open_database
     from projections.rebuild import rebuild
-    from store.config import environment_for
 
     names = list(READ_MODELS) if args.all else list(dict.fromkeys(args.names))
     unknown = [n for n in names if n not in READ_MODELS]
@@ -130,8 +132,8 @@ def _rebuild(args: argparse.Namespace) -> int:
         )
         print(f"read models: {', '.join(READ_MODELS)}", file=sys.stderr)
         return 2
-    ledger = open_ledger()
-    database = open_database(environment_for())
+    ledger = open_ledger(args.settings)
+    database = open_database(store_environment(args.settings))
 
     def progress(position: int) -> None:
         print(f"position {position}", flush=True)
@@ -176,19 +178,18 @@ def _day(text: str) -> Any:
 
 
 def _roll(args: argparse.Namespace) -> int:
-    from api.wiring import open_ledger, open_prison_register
+    from api.wiring import open_ledger, store_environment
     from domain.identifiers import PrisonCode
     from projections.catalogue import all_models
     from projections.database import open_database
     from projections.queries import ReadModelQueries
     from projections.runner import ProjectionRunner
-    from store.config import environment_for
 
     PrisonCode(args.prison)
     # Before the store is opened: an unknown prison's roll would print as empty.
-    open_prison_register().require(args.prison)
-    ledger = open_ledger()
-    database = open_database(environment_for())
+    args.settings.prisons.require(args.prison)
+    ledger = open_ledger(args.settings)
+    database = open_database(store_environment(args.settings))
     try:
         ProjectionRunner(ledger, database, all_models()).catch_up()
         queries = ReadModelQueries(database)

@@ -178,7 +178,7 @@ def _record(args: argparse.Namespace) -> int:
         authority=recording.authority,
         occurred_at=recording.occurred_at,
     )
-    ledger = open_ledger()
+    ledger = open_ledger(args.settings)
     try:
         results = ledger.execute(
             ctx, args.prisoner_number, command, expected_version=args.if_match

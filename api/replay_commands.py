@@ -76,7 +76,7 @@ def _replay(args: argparse.Namespace) -> int:
     from api.wiring import open_ledger
     from domain.errors import CaseNotFound
 
-    ledger = open_ledger()
+    ledger = open_ledger(args.settings)
     try:
         replay = ledger.replay(
             args.prisoner_number, as_of=args.as_of, known_at=args.known_at

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 DEMO_MONTH = "2026-09"
 
 if TYPE_CHECKING:
+    from api.settings import LedgerSettings
     from domain.ledger import JourneyLedger
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -39,7 +40,7 @@ def _seed(args: argparse.Namespace) -> int:
     from api.wiring import open_ledger
     from domain.errors import DomainError
 
-    ledger = open_ledger()
+    ledger = open_ledger(args.settings)
     try:
         report = seed_estate(
             ledger,
@@ -72,14 +73,14 @@ def _demo(args: argparse.Namespace) -> int:
     from api.wiring import open_ledger
     from evidence.status import describe_store
 
-    ledger = open_ledger()
+    ledger = open_ledger(args.settings)
     try:
         if ledger.recorder.max_notification_id():
             print("The store already holds a ledger; not seeding again.")
         else:
             print("Seeding a synthetic estate (12 prisons, 5,000 people, 3 years)...")
             print(seed_estate(ledger, progress=progress_bar))
-        print(read_model_summary(ledger))
+        print(read_model_summary(ledger, args.settings))
     finally:
         ledger.close()
     print(describe_store())
@@ -92,15 +93,15 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_model_summary(ledger: JourneyLedger) -> str:
+def read_model_summary(ledger: JourneyLedger, settings: LedgerSettings) -> str:
     """Bring the read models up to date in-process and show what they hold."""
+    from api.wiring import store_environment
     from projections.catalogue import all_models
     from projections.database import open_database
     from projections.queries import ReadModelQueries
     from projections.runner import ProjectionRunner
-    from store.config import environment_for
 
-    database = open_database(environment_for())
+    database = open_database(store_environment(settings))
     try:
         position = ProjectionRunner(ledger, database, all_models()).catch_up()
         queries = ReadModelQueries(database)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from api.services import Services
-    from domain.prisons import PrisonRegister
+    from api.settings import LedgerSettings
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -74,8 +74,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.settings import ApiConfigurationError, ApiSettings
-    from api.wiring import open_prison_register
-    from domain.prisons import PrisonRegisterError
 
     if args.demo and not os.environ.get(SECRET_VARIABLE):
         os.environ[SECRET_VARIABLE] = secrets.token_urlsafe(32)
@@ -86,13 +84,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
     try:
         settings = ApiSettings.from_environment()
-        prisons = open_prison_register()
-    except (ApiConfigurationError, PrisonRegisterError) as e:
+    except ApiConfigurationError as e:
         print(f"ledger serve: {e}", file=sys.stderr)
         return 1
     if args.workers > 1:
         return _serve_workers(args)
-    services = open_services(follow=settings.follow_in_process, prisons=prisons)
+    services = open_services(args.settings, follow=settings.follow_in_process)
     if args.demo:
         _prepare_demo(services)
         _print_demo(services, args.host, args.port)
@@ -127,17 +124,18 @@ def _serve_workers(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from store.config import StoreConfigurationError, database_url, environment_for
+    from store.config import StoreConfigurationError, environment_for
 
+    url = args.settings.database_url
     try:
-        module = environment_for().get("PERSISTENCE_MODULE")
+        module = environment_for(url).get("PERSISTENCE_MODULE")
     except StoreConfigurationError as e:
         print(f"ledger serve: {e}", file=sys.stderr)
         return 1
     if module != "store.postgres":
         print(
             f"ledger serve: --workers {args.workers} needs PostgreSQL "
-            f"(LEDGER_DATABASE_URL is {database_url()!r}): SQLite takes one writer "
+            f"(LEDGER_DATABASE_URL is {url!r}): SQLite takes one writer "
             "at a time, so the API on SQLite is one process",
             file=sys.stderr,
         )
@@ -175,42 +173,41 @@ def _workers(text: str) -> int:
 def app_for_worker() -> Any:
     """One worker process's app (``ledger serve --workers N``), from the environment."""
     from api.app import create_app
-    from api.settings import ApiSettings
+    from api.settings import ApiSettings, LedgerSettings
 
     settings = ApiSettings.from_environment()
-    return create_app(
-        settings, services=open_services(follow=settings.follow_in_process)
+    services = open_services(
+        LedgerSettings.from_environment(), follow=settings.follow_in_process
     )
+    return create_app(settings, services=services)
 
 
-def open_services(
-    *, follow: bool = True, prisons: PrisonRegister | None = None
-) -> Services:
-    """The API's services on the configured store; the read models following the log
-    in a thread, issuing checkpoints on the schedule when a log signing key exists.
-    ``prisons`` defaults to the register ``LEDGER_PRISONS`` configures."""
+def open_services(settings: LedgerSettings, *, follow: bool = True) -> Services:
+    """The API's services built from ``settings``; the read models following the
+    log in a thread, issuing checkpoints on the schedule when a log signing key
+    exists."""
     from api.projection_commands import checkpoint_issuer
     from api.services import Services
 
-    services = Services.open(follow=False, prisons=prisons)
+    services = Services.open(settings, follow=False)
     if follow:
-        services.runner.after_page = checkpoint_issuer(services.ledger)
+        services.runner.after_page = checkpoint_issuer(services.ledger, settings)
         services.follower = services.runner.start()
     return services
 
 
 def _prepare_demo(services: Services) -> None:
     """A log signing key (./var, or LEDGER_SIGNING_KEY_FILE) and a fresh checkpoint."""
-    from evidence.checkpoint import issue_checkpoint, log_origin
+    from evidence.checkpoint import issue_checkpoint
     from evidence.database import evidence_store
-    from evidence.keys import create_key_file, load_key_file, signing_key_path
+    from evidence.keys import create_key_file, load_key_file
     from evidence.signed_note import ED25519
 
-    path = signing_key_path()
+    path = services.settings.signing_key_file
     if path.exists():
         signer = load_key_file(path, ED25519)
     else:
-        signer = create_key_file(path, log_origin())
+        signer = create_key_file(path, services.settings.log_origin)
         print(f"Created the log's signing key {path} (mode 0600).")
     if services.ledger.recorder.max_notification_id():
         issued = issue_checkpoint(evidence_store(services.ledger.recorder), signer)
@@ -302,7 +299,6 @@ def _hours(text: str) -> float:
 
 def _token(args: argparse.Namespace) -> int:
     from api.auth import ROLE_NAMES, mint_token
-    from api.wiring import open_prison_register
 
     secret = os.environ.get(SECRET_VARIABLE)
     if not secret:
@@ -320,7 +316,7 @@ def _token(args: argparse.Namespace) -> int:
         )
         return 1
     # A caseload naming a prison that does not exist would be a token for nothing.
-    register = open_prison_register()
+    register = args.settings.prisons
     for code in args.prisons:
         register.require(code, "--prisons")
     token: str = mint_token(

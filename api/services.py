@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from api.wiring import open_ledger, open_prison_register
+from api.settings import LedgerSettings
+from api.wiring import open_ledger, store_environment
 from domain.ledger import JourneyLedger
 from domain.prisons import PrisonRegister
 from projections.catalogue import all_models
@@ -15,7 +16,6 @@ from projections.database import PostgresDatabase, ReadModelDatabase, open_datab
 from projections.queries import ReadModelQueries
 from projections.runner import ProjectionRunner
 from projections.watched_runner import WatchedRunner
-from store.config import environment_for
 
 
 @dataclass
@@ -29,34 +29,35 @@ class Services:
     for a position can succeed: the follower applying the log in this process, or,
     when ``ledger project`` follows elsewhere, a :class:`WatchedRunner`'s watch."""
 
-    prisons: PrisonRegister = field(default_factory=PrisonRegister.default)
-    """The register of prisons the reads accept."""
+    settings: LedgerSettings = field(default_factory=LedgerSettings)
+    """What the parts were built from (the register of prisons the reads accept,
+    the evidence key)."""
 
     @classmethod
     def open(
-        cls,
-        url: str | None = None,
-        *,
-        follow: bool = True,
-        prisons: PrisonRegister | None = None,
+        cls, settings: LedgerSettings | None = None, *, follow: bool = True
     ) -> Services:
-        """The services on the store ``url`` names; ``prisons`` defaults to the
-        register ``LEDGER_PRISONS`` configures, read before the store is opened so a
-        bad file stops the start with nothing to close."""
-        prisons = prisons if prisons is not None else open_prison_register()
-        ledger = open_ledger(url, prisons=prisons)
-        database = open_database(environment_for(url))
+        """The services built from ``settings`` (default: read from the
+        environment, which stops at a setting that cannot be used, before anything
+        is opened)."""
+        settings = settings or LedgerSettings.from_environment()
+        ledger = open_ledger(settings)
+        database = open_database(store_environment(settings))
         queries = ReadModelQueries(database)
         if not follow and isinstance(database, PostgresDatabase):
             watched = WatchedRunner(ledger, database, all_models())
-            services = cls(ledger, database, watched, queries, prisons=prisons)
+            services = cls(ledger, database, watched, queries, settings=settings)
             services.follower = watched.watch()
             return services
         runner = ProjectionRunner(ledger, database, all_models())
-        services = cls(ledger, database, runner, queries, prisons=prisons)
+        services = cls(ledger, database, runner, queries, settings=settings)
         if follow:
             services.follower = runner.start()
         return services
+
+    @property
+    def prisons(self) -> PrisonRegister:
+        return self.settings.prisons
 
     def read_model_position(self) -> int:
         """Where the read models are now (for /readyz)."""

@@ -1,10 +1,109 @@
-"""The API's settings, from the environment. There is no setting that turns auth off."""
+"""Every ``LEDGER_*`` setting, read from the environment here and nowhere else.
+
+``LedgerSettings`` holds what every command needs (the store, the cipher key, the
+rules' settings, the register of prisons, the evidence key and schedule);
+``ApiSettings`` what the HTTP API needs besides (there is no setting that turns
+authentication off). Each is read once, by ``from_environment``, at the start of a
+command or of the API, and handed to the composition root (``api.wiring``), which
+builds the parts from it; no other module reads the environment.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from domain.errors import InvalidValue
+from domain.ledger import DEFAULT_SNAPSHOT_INTERVAL, clock_skew
+from domain.officer import CaseloadLimits
+from domain.prisons import SETTING as PRISONS_SETTING
+from domain.prisons import PrisonRegister
+from store.config import DEFAULT_URL
+from store.config import VARIABLE as DATABASE_URL_SETTING
+
+DEFAULT_KEY_FILE = "var/ledger-signing.key"
+DEFAULT_ORIGIN = "journey-ledger.example/log"
+DEFAULT_EVERY_EVENTS = 1000
+DEFAULT_EVERY_SECONDS = 60.0
+
+
+class SettingsError(ValueError):
+    """A setting cannot be used; the message names it and says what to set."""
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """What every command of the ledger is configured with."""
+
+    database_url: str = DEFAULT_URL
+    """The store (LEDGER_DATABASE_URL; forms in ``store.config``)."""
+    cipher_key: str | None = None
+    """Encrypts every event's state at rest (LEDGER_CIPHER_KEY, base64 AES)."""
+    snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL
+    """Events per aggregate between snapshots (LEDGER_SNAPSHOT_INTERVAL)."""
+    caseload_limits: CaseloadLimits = field(default_factory=CaseloadLimits)
+    """Most cases per officer and role (LEDGER_CASELOAD_LIMITS=key_worker=6,...)."""
+    prisons: PrisonRegister = field(default_factory=PrisonRegister.default)
+    """The register of prisons (LEDGER_PRISONS names a JSON file extending it)."""
+    max_clock_skew: timedelta = field(default_factory=lambda: clock_skew(None))
+    """How far ahead a stated time may be (LEDGER_MAX_CLOCK_SKEW, seconds)."""
+    signing_key_file: Path = Path(DEFAULT_KEY_FILE)
+    """The log's signing key (LEDGER_SIGNING_KEY_FILE)."""
+    log_origin: str = DEFAULT_ORIGIN
+    """The checkpoints' origin line and the key's name (LEDGER_LOG_ORIGIN)."""
+    checkpoint_every_events: int = DEFAULT_EVERY_EVENTS
+    """A checkpoint at least this often in events (LEDGER_CHECKPOINT_EVERY_EVENTS)."""
+    checkpoint_every_seconds: float = DEFAULT_EVERY_SECONDS
+    """... and in seconds (LEDGER_CHECKPOINT_EVERY_SECONDS)."""
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None
+    ) -> LedgerSettings:
+        env = os.environ if environ is None else environ
+
+        def given(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        def number(name: str, kind: type[int] | type[float], default: float) -> float:
+            text = given(name)
+            if text is None:
+                return default
+            try:
+                value = kind(text)
+            except ValueError:
+                value = 0
+            if value <= 0:
+                raise SettingsError(f"{name}={text!r} is not a positive number")
+            return value
+
+        try:
+            limits = CaseloadLimits.parse(given("LEDGER_CASELOAD_LIMITS") or "")
+            skew = clock_skew(given("LEDGER_MAX_CLOCK_SKEW"))
+        except InvalidValue as e:
+            raise SettingsError(e.message) from None
+        return cls(
+            database_url=given(DATABASE_URL_SETTING) or DEFAULT_URL,
+            cipher_key=given("LEDGER_CIPHER_KEY"),
+            snapshot_interval=int(
+                number("LEDGER_SNAPSHOT_INTERVAL", int, DEFAULT_SNAPSHOT_INTERVAL)
+            ),
+            caseload_limits=limits,
+            prisons=PrisonRegister.from_setting(given(PRISONS_SETTING)),
+            max_clock_skew=skew,
+            signing_key_file=Path(given("LEDGER_SIGNING_KEY_FILE") or DEFAULT_KEY_FILE),
+            log_origin=given("LEDGER_LOG_ORIGIN") or DEFAULT_ORIGIN,
+            checkpoint_every_events=int(
+                number("LEDGER_CHECKPOINT_EVERY_EVENTS", int, DEFAULT_EVERY_EVENTS)
+            ),
+            checkpoint_every_seconds=number(
+                "LEDGER_CHECKPOINT_EVERY_SECONDS", float, DEFAULT_EVERY_SECONDS
+            ),
+        )
 
 
 class ApiConfigurationError(ValueError):

@@ -14,7 +14,6 @@ and returns the first result.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -63,7 +62,6 @@ MAX_ATTEMPTS = 25
 """Retries of a conflicted save; each retry re-reads, so it loses only to a writer
 that made progress."""
 
-AES_CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
 DEFAULT_MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far ahead of the ledger's clock a stated time may be: clients' clocks drift,
 but a fact cannot be recorded as having happened tomorrow."""
@@ -121,14 +119,6 @@ def clock_skew(setting: str | None) -> timedelta:
     return timedelta(seconds=int(setting))
 
 
-def cipher_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The library's cipher settings for ``LEDGER_CIPHER_KEY``, when it is set."""
-    key = env.get("LEDGER_CIPHER_KEY") or os.environ.get("LEDGER_CIPHER_KEY")
-    if not key or env.get("CIPHER_TOPIC"):
-        return {}
-    return {"CIPHER_TOPIC": AES_CIPHER_TOPIC, "CIPHER_KEY": key}
-
-
 class JourneyLedger(Application[UUID]):
     name = "JourneyLedger"
     snapshotting_intervals = {  # noqa: RUF012 (the library's own class variable)
@@ -144,27 +134,20 @@ class JourneyLedger(Application[UUID]):
         caseload_limits: CaseloadLimits | None = None,
         prisons: PrisonRegister | None = None,
         max_clock_skew: timedelta | None = None,
+        snapshot_interval: int = DEFAULT_SNAPSHOT_INTERVAL,
     ) -> None:
-        given = dict(env or {})
-        super().__init__(env=given | cipher_environment(given))
-        interval = int(
-            self.env.get("LEDGER_SNAPSHOT_INTERVAL") or DEFAULT_SNAPSHOT_INTERVAL
-        )
+        """``env`` is the library's own (the store, the cipher); the ledger's rules
+        are given as arguments, by the composition root, never read here."""
+        super().__init__(env=dict(env or {}))
         # The library reads the intervals through the instance when it saves.
         vars(self)["snapshotting_intervals"] = {
-            Case: interval,
-            Officer: interval,
-            AccessLog: interval,
+            Case: snapshot_interval,
+            Officer: snapshot_interval,
+            AccessLog: snapshot_interval,
         }
-        self.caseload_limits = caseload_limits or CaseloadLimits.parse(
-            self.env.get("LEDGER_CASELOAD_LIMITS") or ""
-        )
-        self.prisons = prisons or PrisonRegister.from_setting(
-            self.env.get("LEDGER_PRISONS")
-        )
-        self.max_clock_skew = max_clock_skew or clock_skew(
-            self.env.get("LEDGER_MAX_CLOCK_SKEW")
-        )
+        self.caseload_limits = caseload_limits or CaseloadLimits()
+        self.prisons = prisons or PrisonRegister.default()
+        self.max_clock_skew = max_clock_skew or DEFAULT_MAX_CLOCK_SKEW
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,18 +35,6 @@ from evidence.signed_note import (
     sign_note,
 )
 from store.merkle import EMPTY_ROOT, HASH_SIZE
-
-ORIGIN_VARIABLE = "LEDGER_LOG_ORIGIN"
-DEFAULT_ORIGIN = "journey-ledger.example/log"
-EVERY_EVENTS_VARIABLE = "LEDGER_CHECKPOINT_EVERY_EVENTS"
-EVERY_SECONDS_VARIABLE = "LEDGER_CHECKPOINT_EVERY_SECONDS"
-DEFAULT_EVERY_EVENTS = 1000
-DEFAULT_EVERY_SECONDS = 60.0
-
-
-def log_origin() -> str:
-    """The checkpoint origin line (and log key name): LEDGER_LOG_ORIGIN or default."""
-    return os.environ.get(ORIGIN_VARIABLE, "").strip() or DEFAULT_ORIGIN
 
 
 @dataclass(frozen=True)
@@ -205,8 +192,8 @@ class CheckpointSchedule:
     counts it as issued. ``clock`` is injectable (monotonic seconds).
     """
 
-    every_events: int = DEFAULT_EVERY_EVENTS
-    every_seconds: float = DEFAULT_EVERY_SECONDS
+    every_events: int = 1000
+    every_seconds: float = 60.0
     clock: Callable[[], float] = time.monotonic
     last_position: int = 0
     last_time: float = field(default=0.0)
@@ -217,26 +204,6 @@ class CheckpointSchedule:
         if self.every_seconds <= 0:
             raise ValueError("every_seconds must be positive")
         self.last_time = self.clock()
-
-    @classmethod
-    def from_environment(
-        cls, clock: Callable[[], float] = time.monotonic
-    ) -> CheckpointSchedule:
-        """From LEDGER_CHECKPOINT_EVERY_EVENTS and LEDGER_CHECKPOINT_EVERY_SECONDS."""
-        events_text = os.environ.get(EVERY_EVENTS_VARIABLE, "").strip()
-        seconds_text = os.environ.get(EVERY_SECONDS_VARIABLE, "").strip()
-        try:
-            every_events = int(events_text) if events_text else DEFAULT_EVERY_EVENTS
-            every_seconds = (
-                float(seconds_text) if seconds_text else DEFAULT_EVERY_SECONDS
-            )
-            return cls(every_events, every_seconds, clock)
-        except ValueError as e:
-            msg = (
-                f"{EVERY_EVENTS_VARIABLE}={events_text!r} / "
-                f"{EVERY_SECONDS_VARIABLE}={seconds_text!r}: {e}"
-            )
-            raise EvidenceError(msg) from e
 
     def due(self, position: int) -> bool:
         """Whether to issue a checkpoint now that the log has reached ``position``.

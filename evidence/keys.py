@@ -23,13 +23,6 @@ from evidence.signed_note import (
     parse_vkey,
 )
 
-KEY_FILE_VARIABLE = "LEDGER_SIGNING_KEY_FILE"
-DEFAULT_KEY_FILE = "var/ledger-signing.key"
-
-
-def signing_key_path() -> Path:
-    return Path(os.environ.get(KEY_FILE_VARIABLE, "").strip() or DEFAULT_KEY_FILE)
-
 
 def create_key_file(
     path: Path, name: str, signature_type: int = ED25519, *, force: bool = False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from api.settings import LedgerSettings
+from api.wiring import open_ledger
 from domain.commands import ReceivePrisoner
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
-from store.config import environment_for
 
 _refs = count(1)
 
@@ -38,4 +39,7 @@ def receive(ledger: JourneyLedger, number: str, prison: str = "LEI", **kw: Any) 
 
 
 def ledger_on(url: str, **settings: str) -> JourneyLedger:
-    return JourneyLedger(env=environment_for(url) | settings)
+    """The ledger on ``url`` as the composition root builds it, with ``settings``
+    (``LEDGER_*`` names) as the environment would give them."""
+    environ = {"LEDGER_DATABASE_URL": url, **settings}
+    return open_ledger(LedgerSettings.from_environment(environ))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -40,7 +41,7 @@ from domain import errors
 from domain.codes import CaseStatus, Tier
 from domain.identifiers import case_id
 from evidence.errors import EvidenceError
-from evidence.keys import load_key_file, signing_key_path
+from evidence.keys import load_key_file
 from evidence.proof_marks import mark_events
 from evidence.signed_note import ED25519, Verifier
 from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
@@ -170,7 +171,11 @@ def case_page(
         )
     timeline = found.queries.timeline(number)
     counted = {e.version for e in replay.events} if replay is not None else None
-    marks = mark_events(evidence(request, found), str(case_id(number)), verifier())
+    marks = mark_events(
+        evidence(request, found),
+        str(case_id(number)),
+        verifier(found.settings.signing_key_file),
+    )
     entries = [
         {
             **row,
@@ -199,9 +204,8 @@ def case_page(
     )
 
 
-def verifier() -> Verifier | None:
+def verifier(path: Path) -> Verifier | None:
     """The log's verifier key, from the signing key this server holds (if any)."""
-    path = signing_key_path()
     if not path.exists():
         return None
     try:
@@ -244,7 +248,12 @@ def download_bundle(
     if prison is None:
         raise errors.CaseNotFound(f"no case for {number}")
     try:
-        bundle = export_case_bundle(found.ledger, evidence(request, found), number)
+        bundle = export_case_bundle(
+            found.ledger,
+            evidence(request, found),
+            number,
+            signing_key_file=found.settings.signing_key_file,
+        )
     except BundleRefused as e:
         return refused(request, e.status, "Cannot make the bundle", e.detail)
     record_case_read(request, principal, found, number, "export")

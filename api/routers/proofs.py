@@ -374,7 +374,12 @@ def export_case(
 ) -> CaseBundle | JSONResponse:
     try:
         exported = CaseBundle.model_validate(
-            export_case_bundle(found.ledger, store, prisoner_number)
+            export_case_bundle(
+                found.ledger,
+                store,
+                prisoner_number,
+                signing_key_file=found.settings.signing_key_file,
+            )
         )
     except BundleRefused as e:
         return _refused(request, e.status, e.detail, e.rule)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +54,13 @@ RECEPTION = {
 
 
 @pytest.fixture
-def api(store_url: str) -> Iterator[Api]:
+def api(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Api]:
+    # The settings are read once, as the app starts: a test that makes a log key
+    # makes it here (tmp_path / "log.key"), never in ./var.
+    monkeypatch.setenv("LEDGER_SIGNING_KEY_FILE", str(tmp_path / "log.key"))
+    monkeypatch.delenv("LEDGER_LOG_ORIGIN", raising=False)
     # Queries with min_position wait for the follower, woken as it commits; the
     # generous bound only matters on a loaded machine (the 503 past it is tested
     # on its own).

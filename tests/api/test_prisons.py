@@ -117,7 +117,7 @@ def test_a_bad_file_stops_the_api_at_start(
         create_app(ApiSettings(jwt_secret=SECRET), url=sqlite_url)
     monkeypatch.setenv("LEDGER_JWT_SECRET", SECRET)
     monkeypatch.setenv("LEDGER_DATABASE_URL", sqlite_url)
-    assert main(["serve"]) == 1
+    assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert f"ledger serve: LEDGER_PRISONS names {bad}: " in err
     assert "lacks: category, name, type" in err

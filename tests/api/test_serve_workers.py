@@ -20,6 +20,7 @@ import pytest
 from api.auth import ROLE_NAMES, mint_token
 from api.cli import main
 from api.services import Services
+from api.settings import LedgerSettings
 from domain.commands import ReceivePrisoner
 from domain.context import RequestContext
 from projections.catalogue import all_models
@@ -64,7 +65,7 @@ def test_a_process_that_does_not_follow_sees_ledger_project_apply_pages(
     postgres_url: str,
 ) -> None:
     """Read-your-writes in a worker: woken when the other process's page commits."""
-    services = Services.open(postgres_url, follow=False)
+    services = Services.open(LedgerSettings(database_url=postgres_url), follow=False)
     try:
         assert isinstance(services.runner, WatchedRunner)
         result = services.ledger.record(

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import Services
-from api.settings import ApiSettings
+from api.settings import DEFAULT_ORIGIN, ApiSettings, LedgerSettings
 from api.synthetic_estate import seed_estate
-from evidence.checkpoint import issue_checkpoint, log_origin
+from evidence.checkpoint import issue_checkpoint
 from evidence.database import evidence_store
-from evidence.keys import KEY_FILE_VARIABLE, create_key_file
+from evidence.keys import create_key_file
 from tests.api.conftest import SECRET, token
 
 __all__ = ["SECRET", "token"]
@@ -39,11 +39,11 @@ def estate(
 ) -> Iterator[Estate]:
     """Three prisons, 120 people, the read models current, a signed checkpoint."""
     key_file = tmp_path / "log.key"
-    monkeypatch.setenv(KEY_FILE_VARIABLE, str(key_file))
-    services = Services.open(store_url, follow=True)
+    settings = LedgerSettings(database_url=store_url, signing_key_file=key_file)
+    services = Services.open(settings, follow=True)
     seed_estate(services.ledger, prisons=3, people=120, years=2, seed=7)
     services.runner.catch_up()
-    signer = create_key_file(key_file, log_origin())
+    signer = create_key_file(key_file, DEFAULT_ORIGIN)
     issue_checkpoint(evidence_store(services.ledger.recorder), signer)
     app = create_app(ApiSettings(jwt_secret=SECRET), services=services)
     yield Estate(app, services, signer.vkey())

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from api.cli import main
+from api.settings import LedgerSettings, SettingsError
 from evidence.checkpoint import (
     Checkpoint,
     CheckpointSchedule,
@@ -149,18 +150,20 @@ def test_schedule_issues_after_t_seconds_only_if_the_log_grew() -> None:
     assert schedule.due(8)
 
 
-def test_schedule_reads_its_settings_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY_EVENTS", "3")
-    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY_SECONDS", "2.5")
-    clock = FakeClock()
-    schedule = CheckpointSchedule.from_environment(clock)
+def test_schedule_reads_its_settings_from_the_environment() -> None:
+    settings = LedgerSettings.from_environment(
+        {
+            "LEDGER_CHECKPOINT_EVERY_EVENTS": "3",
+            "LEDGER_CHECKPOINT_EVERY_SECONDS": "2.5",
+        }
+    )
+    schedule = CheckpointSchedule(
+        settings.checkpoint_every_events, settings.checkpoint_every_seconds, FakeClock()
+    )
     assert (schedule.every_events, schedule.every_seconds) == (3, 2.5)
     assert [p for p in range(1, 10) if schedule.due(p)] == [3, 6, 9]
-    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY_EVENTS", "0")
-    with pytest.raises(EvidenceError, match="LEDGER_CHECKPOINT_EVERY_EVENTS"):
-        CheckpointSchedule.from_environment(clock)
+    with pytest.raises(SettingsError, match="LEDGER_CHECKPOINT_EVERY_EVENTS"):
+        LedgerSettings.from_environment({"LEDGER_CHECKPOINT_EVERY_EVENTS": "0"})
 
 
 # -- the key and checkpoint commands -------------------------------------------
