@@ -13,8 +13,10 @@ from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from domain.case import Case
+from domain.events import CASE_EVENTS, CaseEvent
 from domain.officer import Officer
 from projections.database import Sql
+from projections.tables import Table
 
 
 class Recorded(NamedTuple):
@@ -44,6 +46,17 @@ class Page:
     log up to the page has seen nothing of them, so holds no rows of theirs: no
     old rows to delete."""
 
+    facts: dict[UUID, list[Any]] = field(default_factory=dict)
+    """Cases' facts as events (:meth:`events_of`), made once per page for every
+    model that walks them."""
+
+    def events_of(self, case: Case) -> list[CaseEvent]:
+        """The case's facts, corrections applied, each an event of its own class."""
+        events = self.facts.get(case.id)
+        if events is None:
+            events = self.facts[case.id] = fact_events(case)
+        return events
+
     def after(self, position: int) -> Page:
         """The part of this page a model at ``position`` has not applied yet."""
         if not self.items or self.items[0].position > position:
@@ -64,6 +77,27 @@ class Page:
         return [a for k, a in aggregates.items() if k not in born]
 
 
+def fact_events(case: Case) -> list[CaseEvent]:
+    """The case's facts as events of their classes, so read models match on classes.
+
+    A fact keeps an event's fields and time with corrections applied, and its class
+    by name (``Case.facts``): each becomes an instance of that class holding them,
+    made without the class's constructor, which would ask for the store's fields
+    too (version aside, none is read from a fact).
+    """
+    events = []
+    classes = CASE_EVENTS
+    for fact in case.facts:
+        cls = classes[fact["kind"]]
+        event = cls.__new__(cls)
+        state = event.__dict__
+        state.update(fact["fields"])
+        state["occurred_at"] = fact["occurred_at"]
+        state["originator_version"] = fact["version"]
+        events.append(event)
+    return events
+
+
 def moment(value: datetime | None) -> str | None:
     """Times are stored as UTC ISO-8601 text: comparable as text on both stores."""
     if value is None:
@@ -76,18 +110,15 @@ def moment(value: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class Index:
     name: str
-    table: str
-    columns: str
+    table: Table[Any]
+    columns: tuple[str, ...]
     unique: bool = False
 
 
 class ReadModel:
     name: ClassVar[str]
-    tables: ClassVar[dict[str, str]]
-    """Base table name -> CREATE TABLE body with ``{table}`` for its own name."""
+    tables: ClassVar[Sequence[Table[Any]]]
     indexes: ClassVar[Sequence[Index]] = ()
-    order_by: ClassVar[dict[str, str]] = {}
-    """How to list each table's rows in a stable order (for rebuild checks)."""
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
@@ -96,20 +127,18 @@ class ReadModel:
         return base + self.suffix
 
     def names(self) -> dict[str, str]:
-        return {base: self.t(base) for base in self.tables}
+        """Each table's declared name -> its name here."""
+        return {table.name: self.t(table.name) for table in self.tables}
 
     def create(self, sql: Sql) -> None:
-        names = self.names()
-        for base, body in self.tables.items():
-            sql.execute(
-                f"CREATE TABLE IF NOT EXISTS {names[base]} "
-                + body.format(table=names[base], **names)
-            )
+        for table in self.tables:
+            sql.execute(table.ddl(self.t(table.name)))
         for index in self.indexes:
             unique = "UNIQUE " if index.unique else ""
             sql.execute(
                 f"CREATE {unique}INDEX IF NOT EXISTS {self.t(index.name)} "
-                f"ON {names[index.table]} ({index.columns})"
+                f"ON {self.t(index.table.name)} "
+                f"({index.table.select_list(index.columns)})"
             )
 
     def drop_indexes(self, sql: Sql) -> None:
