@@ -6,7 +6,7 @@ tables beside the live ones and swap them in; the model never hard-codes a name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
@@ -46,7 +46,10 @@ class Page:
     log up to the page has seen nothing of them, so holds no rows of theirs: no
     old rows to delete."""
 
-    facts: dict[UUID, list[Any]] = field(default_factory=dict)
+    folded: dict[UUID, dict[int, Recorded]] = field(default_factory=dict)
+    """Case id -> version -> the page's event that made that fact of the case (with
+    the fact's fields as ``data``)."""
+    facts: dict[UUID, list[CaseEvent]] = field(default_factory=dict)
     """Cases' facts as events (:meth:`events_of`), made once per page for every
     model that walks them."""
 
@@ -54,7 +57,14 @@ class Page:
         """The case's facts, corrections applied, each an event of its own class."""
         events = self.facts.get(case.id)
         if events is None:
-            events = self.facts[case.id] = fact_events(case)
+            folded = self.folded.get(case.id, {})
+            if len(folded) == len(case.facts) and not case.corrections:
+                # Every fact was made in this page, none corrected since: in a
+                # rebuild, nearly every case.
+                events = [made.event for made in folded.values()]
+            else:
+                events = fact_events(case, folded)
+            self.facts[case.id] = events
         return events
 
     def after(self, position: int) -> Page:
@@ -68,6 +78,7 @@ class Page:
             {k: v for k, v in self.cases.items() if k in touched},
             {k: v for k, v in self.officers.items() if k in touched},
             {r.event.originator_id for r in items if r.event.originator_version == 1},
+            self.folded,
         )
 
     def seen_before(self, aggregates: dict[UUID, Any]) -> list[Any]:
@@ -77,17 +88,23 @@ class Page:
         return [a for k, a in aggregates.items() if k not in born]
 
 
-def fact_events(case: Case) -> list[CaseEvent]:
+def fact_events(case: Case, folded: Mapping[int, Recorded]) -> list[CaseEvent]:
     """The case's facts as events of their classes, so read models match on classes.
 
-    A fact keeps an event's fields and time with corrections applied, and its class
-    by name (``Case.facts``): each becomes an instance of that class holding them,
-    made without the class's constructor, which would ask for the store's fields
-    too (version aside, none is read from a fact).
+    A fact keeps an event's fields and time with corrections applied (``Case.facts``).
+    Where the fact's event was folded in this page and the fact is as it made it
+    (a correction replaces a fact's fields), that event is the fact: in a rebuild,
+    nearly every one. Otherwise the fact becomes an instance of the class it names,
+    holding its fields, made without the class's constructor, which would ask for
+    the store's fields too (none is read from a fact but its version).
     """
-    events = []
+    events: list[CaseEvent] = []
     classes = CASE_EVENTS
     for fact in case.facts:
+        made = folded.get(fact["version"])
+        if made is not None and made.data is fact["fields"]:
+            events.append(made.event)
+            continue
         cls = classes[fact["kind"]]
         event = cls.__new__(cls)
         state = event.__dict__

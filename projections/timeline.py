@@ -138,22 +138,29 @@ class TimelineModel(ReadModel):
         encode = encode_data
         for position, leaf_hash, event, data in page.items:
             related = corrects = None
-            match event:
-                case CasesMerged() | CasesUnmerged():
-                    number = cases[event.originator_id].prisoner_number
-                    related = (
-                        event.survivor_number
-                        if event.retired_number == number
-                        else event.retired_number
-                    )
-                case EventCorrected():
-                    number = cases[event.originator_id].prisoner_number
-                    corrects = event.corrects_version
-                    corrections.append((event.originator_version, number, corrects))
-                case CaseEvent():
-                    number = cases[event.originator_id].prisoner_number
-                case _:
-                    continue  # an officer's event, or a read
+            merge: CasesMerged | CasesUnmerged | None = None
+            # A case's fact (the fold made its data) is none of the events matched
+            # here: most events skip the match, whose misses cost 0.3 us each.
+            if data is None:
+                match event:
+                    case CasesMerged() | CasesUnmerged():
+                        merge = event
+                    case EventCorrected():
+                        corrects = event.corrects_version
+                    case CaseEvent():
+                        pass
+                    case _:
+                        continue  # an officer's event, or a read
+                data = event.data()
+            number = cases[event.originator_id].prisoner_number
+            if merge is not None:
+                related = (
+                    merge.survivor_number
+                    if merge.retired_number == number
+                    else merge.retired_number
+                )
+            elif corrects is not None:
+                corrections.append((event.originator_version, number, corrects))
             occurred, recorded = event.occurred_at, event.timestamp
             rows.append(
                 (
@@ -175,7 +182,7 @@ class TimelineModel(ReadModel):
                     event.correlation_id,
                     event.authority,
                     event.summary(),
-                    encode(event.data() if data is None else data),
+                    encode(data),
                     corrects,
                     related,
                     leaf_hash,
