@@ -9,10 +9,11 @@ JSON text into an object, comma-joined names into a list).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from typing import Annotated, Any, get_origin
+import inspect
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, get_origin
 
-from pydantic import BaseModel, BeforeValidator, Field, create_model
+from pydantic import BaseModel, BeforeValidator, Field
 
 from projections.tables import Column, Table
 
@@ -30,9 +31,9 @@ def _loader(column: Column[Any]) -> Callable[[Any], Any]:
     return loaded
 
 
-def column_field(column: Column[Any], *, nullable: bool = False) -> Any:
-    """A pydantic field definition for ``column`` (``nullable``: documented as
-    nullable whatever the column holds)."""
+def column_field(column: Column[Any], *, nullable: bool = False) -> tuple[Any, Any]:
+    """The annotation and field of ``column`` (``nullable``: documented as nullable
+    whatever the column holds)."""
     annotation: Any = column.kind.python
     if column.nullable or nullable:
         annotation = annotation | None
@@ -42,38 +43,48 @@ def column_field(column: Column[Any], *, nullable: bool = False) -> Any:
         description=column.doc,
         examples=list(column.examples) if column.examples else None,
     )
-    return (annotation, info)
+    return annotation, info
 
 
-def row_fields(
-    table: Table[Any],
-    names: Sequence[str] | None = None,
-    *,
-    nullable: Collection[str] = (),
-) -> dict[str, Any]:
-    """Field definitions for the table's columns (all, or ``names``, in that order).
+class RowModel(BaseModel):
+    """A response model with a field for each column of ``table``.
 
-    ``nullable``: columns the API has always documented as nullable although the
-    table never holds a null; kept so, not to change a published schema."""
-    chosen = table.names if names is None else names
-    return {
-        name: column_field(table.column(name), nullable=name in nullable)
-        for name in chosen
-    }
+    ``class Entry(RowModel, table=T, leave_out={"x"})``: T's columns but x, in
+    T's order, then the fields the class declares itself, except those ``after``
+    places after a column (field -> column). ``nullable``: columns the API has
+    always documented as nullable although the table never holds a null, kept so
+    rather than change a published schema.
+    """
 
+    def __init_subclass__(
+        cls,
+        *,
+        table: Table[Any] | None = None,
+        leave_out: Collection[str] = (),
+        after: Mapping[str, str] | None = None,
+        nullable: Collection[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        # Pydantic collects the fields after this, from the class's annotations.
+        if table is not None:
+            for name in (*leave_out, *(after or {}).values(), *nullable):
+                table.column(name)
+            own = dict(inspect.get_annotations(cls))
+            fields: dict[str, Any] = {}
+            for column in table.columns:
+                if column.name in leave_out:
+                    continue
+                annotation, info = column_field(
+                    column, nullable=column.name in nullable
+                )
+                fields[column.name] = annotation
+                setattr(cls, column.name, info)
+                for name, before in (after or {}).items():
+                    if before == column.name:
+                        fields[name] = own.pop(name)
+            cls.__annotations__ = {**fields, **own}
+        super().__init_subclass__(**kwargs)
 
-def row_model(
-    name: str,
-    table: Table[Any],
-    names: Sequence[str] | None = None,
-    *,
-    doc: str | None = None,
-    nullable: Collection[str] = (),
-) -> type[BaseModel]:
-    """A response model whose fields are the table's columns (:func:`row_fields`)."""
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        name,
-        __doc__=doc,
-        **row_fields(table, names, nullable=nullable),
-    )
-    return model
+    if TYPE_CHECKING:
+        # The fields are made at run time, from the table.
+        def __getattr__(self, name: str) -> Any: ...

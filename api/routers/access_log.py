@@ -41,7 +41,7 @@ from api.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
-from api.row_models import row_model
+from api.row_models import RowModel
 from api.services import Services, services
 from projections.access_log import ACCESS_LOG
 
@@ -88,7 +88,8 @@ def record_log_read(
     )
 
 
-AccessEntry = row_model("AccessEntry", ACCESS_LOG)
+class AccessEntry(RowModel, table=ACCESS_LOG):
+    pass
 
 
 class AccessLogPage(BaseModel):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
@@ -21,7 +21,7 @@ from api.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
-from api.row_models import row_fields
+from api.row_models import RowModel
 from api.services import Services, services
 from domain.errors import CaseNotFound, InvalidValue
 from projections.case_state import CASE_STATE, row_of
@@ -54,30 +54,22 @@ class Replayed(BaseModel):
     latest_version: int = Field(description="The case's version now")
 
 
-CaseState = create_model(
-    "CaseState",
-    **row_fields(CASE_STATE, CASE_STATE.names[:1]),
-    requested_number=(
-        str,
-        Field(
-            description="The number asked for; differs when it was merged into "
-            "this case"
-        ),
-    ),
-    # Every other column but the case id, which is the store's (a uuid5 of the
-    # number) and never was the API's.
-    **row_fields(CASE_STATE, [n for n in CASE_STATE.names[1:] if n != "case_id"]),
-    replayed=(
-        Replayed | None,
-        Field(
-            default=None,
-            description="Present when as_of / known_at asked for a replay: the state "
-            "is the case as it stood then, not now",
-        ),
-    ),
-)
-"""A case's read-model row (``case_state`` but its id), the number asked for
-and, for a replay, what it used."""
+# A case's read-model row but its id (the store's: a uuid5 of the number, never
+# the API's), the number asked for and, for a replay, what it used.
+class CaseState(
+    RowModel,
+    table=CASE_STATE,
+    leave_out={"case_id"},
+    after={"requested_number": "prisoner_number"},
+):
+    requested_number: str = Field(
+        description="The number asked for; differs when it was merged into this case"
+    )
+    replayed: Replayed | None = Field(
+        default=None,
+        description="Present when as_of / known_at asked for a replay: the state is "
+        "the case as it stood then, not now",
+    )
 
 
 @router.get(

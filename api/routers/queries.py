@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
 from api.auth import Forbidden, Principal, Role, requires
 from api.problems import PROBLEM_RESPONSES
@@ -57,7 +57,7 @@ from api.routers.parameters import (
     wait_for_position,
 )
 from api.routers.prisons import known_prison
-from api.row_models import row_fields, row_model
+from api.row_models import RowModel
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
 from domain.errors import CaseNotFound, InvalidValue, OfficerNotFound
@@ -114,12 +114,8 @@ def this_month() -> str:
 # --- timeline -------------------------------------------------------------------------
 
 
-TimelineEntry = row_model(
-    "TimelineEntry",
-    TIMELINE,
-    [name for name in TIMELINE.names if name != "prisoner_number"],
-    doc="One event of a case's history, as the audit trail shows it.",
-)
+class TimelineEntry(RowModel, table=TIMELINE, leave_out={"prisoner_number"}):
+    """One event of a case's history, as the audit trail shows it."""
 
 
 class Timeline(BaseModel):
@@ -210,12 +206,13 @@ def list_cases(
 # --- caseloads ------------------------------------------------------------------------
 
 
-HeldCase = row_model("HeldCase", CASELOADS, CASELOADS.names[1:])
-Caseload = create_model(
-    "Caseload",
-    **row_fields(OFFICERS),
-    cases=(list[HeldCase], Field()),  # type: ignore[valid-type]
-)
+# An officer's case: a caseloads row but the officer's id.
+class HeldCase(RowModel, table=CASELOADS, leave_out={"officer_id"}):
+    pass
+
+
+class Caseload(RowModel, table=OFFICERS):
+    cases: list[HeldCase]
 
 
 @router.get(
@@ -354,12 +351,10 @@ def get_league_table(
 # --- overdue --------------------------------------------------------------------------
 
 
-OverdueCheck = row_model(
-    "OverdueCheck",
-    OVERDUE_CHECKS,
-    ("prisoner_number", "check_name", "due_at", "detail"),
-    nullable=("detail",),
-)
+class OverdueCheck(
+    RowModel, table=OVERDUE_CHECKS, leave_out={"prison"}, nullable={"detail"}
+):
+    pass
 
 
 class Overdue(BaseModel):

@@ -10,6 +10,15 @@ import pytest
 
 import projections.database
 from domain.access import AccessEvent
+from domain.commands import (
+    AllocateOfficer,
+    CorrectEvent,
+    MergeCases,
+    OpenAcct,
+    RecordRiskAssessment,
+    RegisterOfficer,
+    SetReleaseDate,
+)
 from domain.events import CaseEvent
 from domain.ledger import JourneyLedger
 from projections.access_log import ACCESS_LOG, CASE_READ
@@ -113,47 +122,60 @@ def _journeys(ledger: JourneyLedger) -> None:
     """Events whose every recorded field differs from its neighbours', so a value
     written to the wrong column shows."""
     ledger.register_officer(
-        ctx(), officer_id="KW1_LEI", name="Kay", roles=["key_worker", "pom"],
-        home_prison="LEI",
-    )  # fmt: skip
+        ctx(),
+        RegisterOfficer(
+            officer_id="KW1_LEI",
+            name="Kay",
+            roles=["key_worker", "pom"],
+            home_prison="LEI",
+        ),
+    )
     # The officer's caseload full, so PN's allocation needs an override.
     for i in range(1, 7):
         number = f"C{i:04d}CC"
         receive(ledger, number)
-        ledger.allocate_officer(
-            ctx(), number, officer_id="KW1_LEI", role="key_worker", reason="new"
+        ledger.record(
+            ctx(),
+            number,
+            AllocateOfficer(officer_id="KW1_LEI", role="key_worker", reason="new"),
         )
     receive(ledger, PN, legal_status="sentenced", movement_reason="I")
-    version = ledger.record_risk_assessment(
+    version = ledger.record(
         ctx(occurred_at=DAY, source_ref="oasys-1", authority="SPO_LEI"),
         PN,
-        tier="B",
-        tier_change_level=2,
-        rosh="high",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
+        RecordRiskAssessment(
+            tier="B",
+            tier_change_level=2,
+            rosh="high",
+            likelihood_of_reoffending="medium",
+            assessor="Dr Synthetic",
+        ),
     ).version
-    ledger.correct_event(
+    ledger.record(
         ctx(authority="GOV_LEI"),
         PN,
-        version=version,
-        reason="wrong form",
-        corrected_fields={"tier": "C"},
+        CorrectEvent(
+            version=version, reason="wrong form", corrected_fields={"tier": "C"}
+        ),
     )
-    ledger.allocate_officer(
+    ledger.record(
         ctx(authority="CUSTMGR_LEI"),
         PN,
-        officer_id="KW1_LEI",
-        role="key_worker",
-        reason="new",
-        override_reason="staff sickness",
+        AllocateOfficer(
+            officer_id="KW1_LEI",
+            role="key_worker",
+            reason="new",
+            override_reason="staff sickness",
+        ),
     )
-    ledger.set_release_date(
-        ctx(), PN, date_type="CRD", release_date=(DAY + timedelta(days=11)).date()
+    ledger.record(
+        ctx(),
+        PN,
+        SetReleaseDate(date_type="CRD", release_date=(DAY + timedelta(days=11)).date()),
     )
-    ledger.open_acct(ctx(), PN, triggers=["low mood"])
+    ledger.record(ctx(), PN, OpenAcct(triggers=["low mood"]))
     receive(ledger, OTHER, prison="MDI")
-    ledger.merge_cases(ctx(), retired_number=OTHER, survivor_number=PN)
+    ledger.execute(ctx(), OTHER, MergeCases(survivor_number=PN))
     ledger.record_case_read(
         reader="AUDITOR_GEN",
         roles=["inspector", "investigator"],
