@@ -9,48 +9,79 @@ it. The events themselves are the record; this table is only how they are search
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from domain.access import AccessLogRead, CaseRead
 from projections.database import Sql
 from projections.read_model import Index, Page, ReadModel, moment
+from projections.tables import BIGINT, JSON_STRINGS, NAMES, TEXT, Column, Table
 
-COLUMNS = (
-    "position", "read_at", "reader", "roles", "kind", "prisoner_number", "resource",
-    "filters", "correlation_id",
-)  # fmt: skip
 CASE_READ = "case_read"
 ACCESS_LOG_READ = "access_log_read"
+
+ACCESS_LOG: Table[Any] = Table(
+    "access_log",
+    (
+        Column(
+            "position",
+            BIGINT,
+            key=True,
+            doc="The read's position in the log (its seal)",
+        ),
+        Column("read_at", TEXT, examples=("2025-03-01T09:30:00.000000+00:00",)),
+        Column("reader", TEXT, examples=("AUDITOR_GEN",)),
+        Column("roles", NAMES, examples=(["inspector"],)),
+        Column(
+            "kind",
+            TEXT,
+            doc=f"{CASE_READ} or {ACCESS_LOG_READ}",
+            examples=(CASE_READ,),
+        ),
+        Column("prisoner_number", TEXT, nullable=True, examples=("A1234BC",)),
+        Column(
+            "resource",
+            TEXT,
+            doc="What was read: case, replay, timeline, export or access-log",
+            examples=("timeline",),
+        ),
+        Column(
+            "filters",
+            JSON_STRINGS,
+            nullable=True,
+            doc="On an access-log read: the filters it used",
+        ),
+        Column("correlation_id", TEXT),
+    ),
+)
 
 
 class AccessLogModel(ReadModel):
     name = "access_log"
-    tables = {  # noqa: RUF012
-        "access_log": "(position BIGINT PRIMARY KEY, read_at TEXT NOT NULL, "
-        "reader TEXT NOT NULL, roles TEXT NOT NULL, kind TEXT NOT NULL, "
-        "prisoner_number TEXT, resource TEXT NOT NULL, filters TEXT, "
-        "correlation_id TEXT NOT NULL)"
-    }
+    tables = (ACCESS_LOG,)
     indexes = (
-        Index("access_log_case", "access_log", "prisoner_number, position"),
-        Index("access_log_reader", "access_log", "reader, position"),
+        Index("access_log_case", ACCESS_LOG, ("prisoner_number", "position")),
+        Index("access_log_reader", ACCESS_LOG, ("reader", "position")),
     )
-    order_by = {"access_log": "position"}  # noqa: RUF012
 
     def apply(self, sql: Sql, page: Page) -> None:
-        rows = []
-        # Most events are not reads: one lookup by class each, not two isinstance.
-        kinds = _KINDS
-        for position, _, event, _ in page.items:
-            kind = kinds.get(event.__class__)
-            if kind is None:
-                kind = _kind(event.__class__)
-            if kind == CASE_READ:
-                number, resource, filters = event.prisoner_number, event.resource, None
-            elif kind == ACCESS_LOG_READ:
-                number, resource = None, "access-log"
-                filters = json.dumps(event.filters, sort_keys=True)
-            else:
-                continue
+        rows: list[tuple[Any, ...]] = []
+        for position, _, event, data in page.items:
+            if data is not None:
+                continue  # a case's fact, never a read: no match (a miss is slow)
+            number: str | None = None
+            filters: str | None = None
+            match event:
+                case CaseRead():
+                    kind, number, resource = (
+                        CASE_READ,
+                        event.prisoner_number,
+                        event.resource,
+                    )
+                case AccessLogRead():
+                    kind, resource = ACCESS_LOG_READ, "access-log"
+                    filters = json.dumps(event.filters, sort_keys=True)
+                case _:
+                    continue
             rows.append(
                 (
                     position,
@@ -64,18 +95,4 @@ class AccessLogModel(ReadModel):
                     event.correlation_id,
                 )
             )
-        sql.append(self.t("access_log"), COLUMNS, rows)
-
-
-_KINDS: dict[type, str] = {}
-"""An event class -> CASE_READ, ACCESS_LOG_READ or "" (not a read)."""
-
-
-def _kind(cls: type) -> str:
-    kind = ""
-    if issubclass(cls, CaseRead):
-        kind = CASE_READ
-    elif issubclass(cls, AccessLogRead):
-        kind = ACCESS_LOG_READ
-    _KINDS[cls] = kind
-    return kind
+        sql.append(self.t(ACCESS_LOG.name), ACCESS_LOG.written, rows)

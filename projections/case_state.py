@@ -7,21 +7,15 @@ record now lives. Written from the Case aggregate's own state, corrections appli
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES, PassportElement
 from projections.database import Sql
 from projections.read_model import Index, Page, ReadModel, moment
+from projections.tables import FLAG, INTEGER, TEXT, Column, Table
 
-COLUMNS = (
-    "prisoner_number", "case_id", "status", "prison", "booking_no", "received_at",
-    "legal_status", "key_worker", "pom", "dedicated_officer", "tier",
-    "tier_change_level", "rosh", "incentive_level", "acct_open", "release_date_type",
-    "release_date", "release_on", "release_flagged", "early_release_date",
-    "initial_screening_at", "comprehensive_screening_at", "resettlement_finished",
-    "resettlement_total", "merged_into", "version",
-)  # fmt: skip
 RELEASE_DATE_PREFERENCE = ("HDCAD", "APD", "CRD", "ARD", "PRRD", "NPD", "SLED", "SED")
 
 
@@ -42,62 +36,106 @@ def resettlement_progress(case: Case) -> tuple[int, int]:
     return finished, len(PassportElement)
 
 
-def row_of(case: Case) -> tuple[Any, ...]:
+def _booking(case: Case, name: str) -> Any:
+    return case.bookings[-1][name] if case.bookings else None
+
+
+def _release(case: Case, name: str) -> Any:
     release = release_date_of(case)
-    booking = case.bookings[-1] if case.bookings else None
-    finished, total = resettlement_progress(case)
-    return (
-        case.prisoner_number,
-        str(case.id),
-        str(case.status),
-        case.prison,
-        booking["booking_no"] if booking else None,
-        moment(booking["received_at"]) if booking else None,
-        case.legal_status,
-        case.officers.get("key_worker"),
-        case.officers.get("pom"),
-        case.officers.get("dedicated_officer"),
-        case.tier,
-        case.tier_change_level,
-        case.rosh,
-        case.incentive_level,
-        int(case.acct_open),
-        release["date_type"] if release else None,
-        release["release_date"].isoformat() if release else None,
-        release["release_on"].isoformat() if release else None,
-        int(release["flagged"]) if release else 0,
-        release["approved_date"].isoformat()
-        if release and release["approved_date"]
-        else None,
-        moment(case.screenings.get("initial")),
-        moment(case.screenings.get("comprehensive")),
-        finished,
-        total,
-        case.merged_into,
-        case.version,
-    )
+    return release[name] if release else None
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+CASE_STATE: Table[Case] = Table(
+    "case_state",
+    (
+        Column("prisoner_number", TEXT, lambda c: c.prisoner_number, key=True),
+        Column("case_id", TEXT, lambda c: str(c.id)),
+        Column("status", TEXT, lambda c: str(c.status)),
+        Column("prison", TEXT, lambda c: c.prison, nullable=True),
+        Column("booking_no", TEXT, lambda c: _booking(c, "booking_no"), nullable=True),
+        Column(
+            "received_at",
+            TEXT,
+            lambda c: moment(_booking(c, "received_at")),
+            nullable=True,
+        ),
+        Column("legal_status", TEXT, lambda c: c.legal_status, nullable=True),
+        Column(
+            "key_worker", TEXT, lambda c: c.officers.get("key_worker"), nullable=True
+        ),
+        Column("pom", TEXT, lambda c: c.officers.get("pom"), nullable=True),
+        Column(
+            "dedicated_officer",
+            TEXT,
+            lambda c: c.officers.get("dedicated_officer"),
+            nullable=True,
+        ),
+        Column("tier", TEXT, lambda c: c.tier, nullable=True),
+        Column(
+            "tier_change_level", INTEGER, lambda c: c.tier_change_level, nullable=True
+        ),
+        Column("rosh", TEXT, lambda c: c.rosh, nullable=True),
+        Column("incentive_level", TEXT, lambda c: c.incentive_level, nullable=True),
+        Column("acct_open", FLAG, lambda c: c.acct_open),
+        Column(
+            "release_date_type", TEXT, lambda c: _release(c, "date_type"), nullable=True
+        ),
+        Column(
+            "release_date",
+            TEXT,
+            lambda c: _day(_release(c, "release_date")),
+            nullable=True,
+        ),
+        Column(
+            "release_on", TEXT, lambda c: _day(_release(c, "release_on")), nullable=True
+        ),
+        Column("release_flagged", FLAG, lambda c: bool(_release(c, "flagged"))),
+        Column(
+            "early_release_date",
+            TEXT,
+            lambda c: _day(_release(c, "approved_date")),
+            nullable=True,
+        ),
+        Column(
+            "initial_screening_at",
+            TEXT,
+            lambda c: moment(c.screenings.get("initial")),
+            nullable=True,
+        ),
+        Column(
+            "comprehensive_screening_at",
+            TEXT,
+            lambda c: moment(c.screenings.get("comprehensive")),
+            nullable=True,
+        ),
+        Column("resettlement_finished", INTEGER, lambda c: resettlement_progress(c)[0]),
+        Column("resettlement_total", INTEGER, lambda c: resettlement_progress(c)[1]),
+        Column("merged_into", TEXT, lambda c: c.merged_into, nullable=True),
+        Column("version", INTEGER, lambda c: c.version),
+    ),
+)
+"""One per column: a column added here is created, written, selected and
+served by the API (``api/routers/cases.py``) with nothing else to edit."""
+
+row_of = CASE_STATE.row_maker()
+"""A case's row, as stored, in the declared column order."""
 
 
 class CaseStateModel(ReadModel):
     name = "case_state"
-    tables = {  # noqa: RUF012
-        "case_state": "(prisoner_number TEXT PRIMARY KEY, case_id TEXT NOT NULL, "
-        "status TEXT NOT NULL, prison TEXT, booking_no TEXT, received_at TEXT, "
-        "legal_status TEXT, key_worker TEXT, pom TEXT, dedicated_officer TEXT, "
-        "tier TEXT, tier_change_level INTEGER, rosh TEXT, incentive_level TEXT, "
-        "acct_open INTEGER NOT NULL, release_date_type TEXT, release_date TEXT, "
-        "release_on TEXT, release_flagged INTEGER NOT NULL, early_release_date TEXT, "
-        "initial_screening_at TEXT, comprehensive_screening_at TEXT, "
-        "resettlement_finished INTEGER NOT NULL, resettlement_total INTEGER NOT NULL, "
-        "merged_into TEXT, version INTEGER NOT NULL)"
-    }
-    indexes = (Index("case_state_prison", "case_state", "prison, status"),)
-    order_by = {"case_state": "prisoner_number"}  # noqa: RUF012
+    tables = (CASE_STATE,)
+    indexes = (Index("case_state_prison", CASE_STATE, ("prison", "status")),)
 
     def apply(self, sql: Sql, page: Page) -> None:
         # Delete and COPY rather than upsert: the server parses one stream, and
         # the client builds no statement text.
-        table = self.t("case_state")
+        table = self.t(CASE_STATE.name)
         numbers = [case.prisoner_number for case in page.seen_before(page.cases)]
         sql.delete_where_in(table, "prisoner_number", numbers)
-        sql.append(table, COLUMNS, [row_of(case) for case in page.cases.values()])
+        sql.append(
+            table, CASE_STATE.written, [row_of(case) for case in page.cases.values()]
+        )

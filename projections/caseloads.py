@@ -6,29 +6,51 @@ officers it touched.
 
 from __future__ import annotations
 
+from typing import Any
+
+from domain.officer import Officer
 from projections.database import Sql
 from projections.read_model import Page, ReadModel, moment
+from projections.tables import NAMES, TEXT, Column, Table
 
-CASELOAD_COLUMNS = (
-    "officer_id", "prisoner_number", "role", "prison", "allocated_at",
-    "override_reason", "authority",
-)  # fmt: skip
+OFFICERS: Table[Officer] = Table(
+    "officers",
+    (
+        Column(
+            "officer_id",
+            TEXT,
+            lambda o: o.officer_id,
+            key=True,
+            examples=("JSMITH_GEN",),
+        ),
+        Column("name", TEXT, lambda o: o.name, examples=("Jo Smith",)),
+        Column("home_prison", TEXT, lambda o: o.home_prison, examples=("LEI",)),
+        Column("roles", NAMES, lambda o: o.roles, examples=(["key_worker"],)),
+    ),
+)
+CASELOADS: Table[Any] = Table(
+    "caseloads",
+    (
+        Column("officer_id", TEXT, key=True),
+        Column("prisoner_number", TEXT, key=True, examples=("A1234BC",)),
+        Column("role", TEXT, examples=("key_worker",)),
+        Column("prison", TEXT, examples=("LEI",)),
+        Column("allocated_at", TEXT),
+        Column(
+            "override_reason",
+            TEXT,
+            nullable=True,
+            doc="Why the limit was passed, when the allocation was over it",
+        ),
+        Column("authority", TEXT, nullable=True, doc="Who authorised the override"),
+    ),
+)
+officer_row = OFFICERS.row_maker()
 
 
 class CaseloadsModel(ReadModel):
     name = "caseloads"
-    tables = {  # noqa: RUF012
-        "officers": "(officer_id TEXT PRIMARY KEY, name TEXT NOT NULL, "
-        "home_prison TEXT NOT NULL, roles TEXT NOT NULL)",
-        "caseloads": "(officer_id TEXT NOT NULL, prisoner_number TEXT NOT NULL, "
-        "role TEXT NOT NULL, prison TEXT NOT NULL, allocated_at TEXT NOT NULL, "
-        "override_reason TEXT, authority TEXT, "
-        "PRIMARY KEY (officer_id, prisoner_number))",
-    }
-    order_by = {  # noqa: RUF012
-        "officers": "officer_id",
-        "caseloads": "officer_id, prisoner_number",
-    }
+    tables = (OFFICERS, CASELOADS)
 
     def apply(self, sql: Sql, page: Page) -> None:
         officers = list(page.officers.values())
@@ -36,20 +58,14 @@ class CaseloadsModel(ReadModel):
             return
         # Each touched officer's rows are replaced whole: delete, then COPY.
         ids = [o.officer_id for o in page.seen_before(page.officers)]
-        sql.delete_where_in(self.t("officers"), "officer_id", ids)
-        sql.append(
-            self.t("officers"),
-            ("officer_id", "name", "home_prison", "roles"),
-            [
-                (o.officer_id, o.name, o.home_prison, ",".join(o.roles))
-                for o in officers
-            ],
-        )
-        table = self.t("caseloads")
+        table = self.t(OFFICERS.name)
+        sql.delete_where_in(table, "officer_id", ids)
+        sql.append(table, OFFICERS.written, [officer_row(o) for o in officers])
+        table = self.t(CASELOADS.name)
         sql.delete_where_in(table, "officer_id", ids)
         sql.append(
             table,
-            CASELOAD_COLUMNS,
+            CASELOADS.written,
             [
                 (
                     o.officer_id,

@@ -10,15 +10,27 @@ query time from the roll (``projections.queries``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES
+from domain.events import (
+    CaseEvent,
+    DrugTestRecorded,
+    HealthScreened,
+    IncidentRecorded,
+    NeedsAssessed,
+    PrisonerReceived,
+    Released,
+    ResettlementStepRecorded,
+    Transferred,
+)
 from projections.case_rows import CaseRowsModel
 from projections.overdue import INITIAL_SCREENING_DUE
 from projections.read_model import Index
+from projections.tables import INTEGER, TEXT, Column, Table
 
 HOUSED = frozenset({"settled", "temporary", "approved_premises"})
 MEASURES = (
@@ -37,63 +49,74 @@ def month_of(at: datetime) -> str:
     return f"{year}-{at.month:02d}"
 
 
-def counts_for(case: Case) -> Counter[tuple[str, str, str]]:
+INDICATOR_COUNTS: Table[Any] = Table(
+    "indicator_counts",
+    (
+        Column("prisoner_number", TEXT, key=True),
+        Column("prison", TEXT, key=True),
+        Column("month", TEXT, key=True),
+        Column("measure", TEXT, key=True),
+        Column("value", INTEGER),
+    ),
+)
+
+
+def counts_for(events: Sequence[CaseEvent]) -> Counter[tuple[str, str, str]]:
     """(prison, month, measure) -> count, walking the case's corrected facts."""
     counts: Counter[tuple[str, str, str]] = Counter()
     prison = ""
     received: datetime | None = None
     has_id = has_bank = False
     passport: dict[str, str] = {}
-    for fact in case.facts:
-        kind, at, f = fact["kind"], fact["occurred_at"], fact["fields"]
-        if kind == "PrisonerReceived":
-            prison, received = f["received_into"], at
-            counts[(prison, month_of(at), "receptions")] += 1
-            passport = {}
-        elif kind == "Transferred":
-            prison = f["to_prison"]
-        elif kind == "HealthScreened" and f["stage"] == "initial" and received:
-            if at - received <= INITIAL_SCREENING_DUE:
-                counts[(prison, month_of(received), "initial_screening_on_time")] += 1
-        elif kind == "IncidentRecorded":
-            counts[(prison, month_of(at), "incidents")] += 1
-            if f["incident_type"] == "self_harm":
-                counts[(prison, month_of(at), "self_harm")] += 1
-        elif kind == "DrugTestRecorded":
-            counts[(prison, month_of(at), "drug_tests")] += 1
-            if f["result"] in ("positive", "refused"):
-                counts[(prison, month_of(at), f"drug_tests_{f['result']}")] += 1
-        elif kind == "NeedsAssessed":
-            has_id, has_bank = f["has_id"], f["has_bank_account"]
-        elif kind == "ResettlementStepRecorded":
-            passport[f["element"]] = f["status"]
-        elif kind == "Released":
-            key = (prison, month_of(at))
-            counts[(*key, "releases")] += 1
-            if f["accommodation"] in HOUSED:
-                counts[(*key, "released_with_accommodation")] += 1
-            got_id = has_id or passport.get("id") in FINISHED_RESETTLEMENT_STATUSES
-            got_bank = has_bank or passport.get("bank_account") == "done"
-            if got_id and got_bank:
-                counts[(*key, "released_with_id_and_bank_account")] += 1
-            if at.weekday() == 4:
-                counts[(*key, "friday_releases")] += 1
+    for event in events:
+        at: datetime = event.occurred_at
+        # The most frequent first: each class that does not match costs 0.3 us.
+        match event:
+            case ResettlementStepRecorded(element=element, status=status):
+                passport[element] = status
+            case HealthScreened(stage="initial") if received:
+                if at - received <= INITIAL_SCREENING_DUE:
+                    month = month_of(received)
+                    counts[(prison, month, "initial_screening_on_time")] += 1
+            case PrisonerReceived(received_into=prison):
+                received = at
+                counts[(prison, month_of(at), "receptions")] += 1
+                passport = {}
+            case NeedsAssessed(has_id=has_id, has_bank_account=has_bank):
+                pass
+            case DrugTestRecorded(result=result):
+                counts[(prison, month_of(at), "drug_tests")] += 1
+                if result in ("positive", "refused"):
+                    counts[(prison, month_of(at), f"drug_tests_{result}")] += 1
+            case Released(accommodation=accommodation):
+                key = (prison, month_of(at))
+                counts[(*key, "releases")] += 1
+                if accommodation in HOUSED:
+                    counts[(*key, "released_with_accommodation")] += 1
+                finished = FINISHED_RESETTLEMENT_STATUSES
+                got_id = has_id or passport.get("id") in finished
+                got_bank = has_bank or passport.get("bank_account") == "done"
+                if got_id and got_bank:
+                    counts[(*key, "released_with_id_and_bank_account")] += 1
+                if at.weekday() == 4:
+                    counts[(*key, "friday_releases")] += 1
+            case IncidentRecorded(incident_type=incident_type):
+                counts[(prison, month_of(at), "incidents")] += 1
+                if incident_type == "self_harm":
+                    counts[(prison, month_of(at), "self_harm")] += 1
+            case Transferred(to_prison=prison):
+                pass
     return counts
 
 
 class IndicatorsModel(CaseRowsModel):
     name = "indicators"
-    table = "indicator_counts"
-    columns = ("prison", "month", "measure", "value")
-    tables = {  # noqa: RUF012
-        "indicator_counts": "(prisoner_number TEXT NOT NULL, prison TEXT NOT NULL, "
-        "month TEXT NOT NULL, measure TEXT NOT NULL, value INTEGER NOT NULL, "
-        "PRIMARY KEY (prisoner_number, prison, month, measure))"
-    }
-    indexes = (Index("indicator_counts_month", "indicator_counts", "month, prison"),)
-    order_by = {  # noqa: RUF012
-        "indicator_counts": "prisoner_number, prison, month, measure"
-    }
+    table = INDICATOR_COUNTS
+    tables = (INDICATOR_COUNTS,)
+    indexes = (Index("indicator_counts_month", INDICATOR_COUNTS, ("month", "prison")),)
 
-    def rows_for(self, case: Case) -> Iterable[tuple[Any, ...]]:
-        return [(p, m, measure, n) for (p, m, measure), n in counts_for(case).items()]
+    def rows_for(
+        self, case: Case, events: Sequence[CaseEvent]
+    ) -> Iterable[tuple[Any, ...]]:
+        counts = counts_for(events)
+        return [(p, m, measure, n) for (p, m, measure), n in counts.items()]

@@ -12,22 +12,38 @@ A row is pending work; the query compares ``due_at`` with the time it is asked a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from domain.case import Case
 from domain.codes import FINISHED_RESETTLEMENT_STATUSES, PassportElement
+from domain.events import CaseEvent, SentencePlanAgreed
 from projections.case_rows import CaseRowsModel
 from projections.case_state import release_date_of
 from projections.read_model import Index, moment
+from projections.tables import TEXT, Column, Table
 
 INITIAL_SCREENING_DUE = timedelta(hours=24)
 COMPREHENSIVE_SCREENING_DUE = timedelta(days=7)
 RESETTLEMENT_WINDOW = timedelta(weeks=12)
 
 
-def checks_for(case: Case) -> list[tuple[str, str, datetime, str]]:
+OVERDUE_CHECKS: Table[Any] = Table(
+    "overdue_checks",
+    (
+        Column("prisoner_number", TEXT, key=True, examples=("A1234BC",)),
+        Column("check_name", TEXT, key=True, examples=("initial_screening",)),
+        Column("prison", TEXT),
+        Column("due_at", TEXT, doc="When it fell due (UTC)"),
+        Column("detail", TEXT),
+    ),
+)
+
+
+def checks_for(
+    case: Case, events: Sequence[CaseEvent]
+) -> list[tuple[str, str, datetime, str]]:
     if not case.in_custody or not case.bookings:
         return []
     prison = case.prison or ""
@@ -72,35 +88,33 @@ def checks_for(case: Case) -> list[tuple[str, str, datetime, str]]:
             set(plan["interventions_required"]) - set(plan["interventions_available"])
         )
         if missing:
-            agreed = _agreed_at(case)
+            agreed = _agreed_at(case, events)
             checks.append(
                 ("interventions_unavailable", prison, agreed, ", ".join(missing))
             )
     return checks
 
 
-def _agreed_at(case: Case) -> datetime:
-    for fact in reversed(case.facts):
-        if fact["kind"] == "SentencePlanAgreed":
-            agreed: datetime = fact["occurred_at"]
-            return agreed
-    return case.bookings[-1]["received_at"]  # pragma: no cover (a plan has a fact)
+def _agreed_at(case: Case, events: Sequence[CaseEvent]) -> datetime:
+    for event in reversed(events):
+        match event:
+            case SentencePlanAgreed():
+                agreed: datetime = event.occurred_at
+                return agreed
+    received: datetime = case.bookings[-1]["received_at"]
+    return received  # pragma: no cover (a plan has a fact)
 
 
 class OverdueModel(CaseRowsModel):
     name = "overdue"
-    table = "overdue_checks"
-    columns = ("check_name", "prison", "due_at", "detail")
-    tables = {  # noqa: RUF012
-        "overdue_checks": "(prisoner_number TEXT NOT NULL, check_name TEXT NOT NULL, "
-        "prison TEXT NOT NULL, due_at TEXT NOT NULL, detail TEXT NOT NULL, "
-        "PRIMARY KEY (prisoner_number, check_name))"
-    }
-    indexes = (Index("overdue_prison", "overdue_checks", "prison, due_at"),)
-    order_by = {"overdue_checks": "prisoner_number, check_name"}  # noqa: RUF012
+    table = OVERDUE_CHECKS
+    tables = (OVERDUE_CHECKS,)
+    indexes = (Index("overdue_prison", OVERDUE_CHECKS, ("prison", "due_at")),)
 
-    def rows_for(self, case: Case) -> Iterable[tuple[Any, ...]]:
+    def rows_for(
+        self, case: Case, events: Sequence[CaseEvent]
+    ) -> Iterable[tuple[Any, ...]]:
         return [
             (name, prison, moment(due), detail)
-            for name, prison, due, detail in checks_for(case)
+            for name, prison, due, detail in checks_for(case, events)
         ]

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from projections.access_log import COLUMNS as ACCESS_LOG_COLUMNS
-from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
+from projections.access_log import ACCESS_LOG
+from projections.case_state import CASE_STATE
+from projections.caseloads import CASELOADS, OFFICERS
 from projections.database import ReadModelDatabase
 from projections.indicators import MEASURES
+from projections.overdue import OVERDUE_CHECKS
 from projections.read_model import moment
-from projections.timeline import COLUMNS as TIMELINE_COLUMNS
+from projections.tables import Table, as_dicts
+from projections.timeline import TIMELINE
 
 PER_THOUSAND = 1_000
 
@@ -67,15 +70,28 @@ class ReadModelQueries:
     def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self.database.transaction() as sql:
             sql.execute(statement, params)
-            return sql.fetchall()
+            rows: list[Any] = sql.fetchall()
+            return rows
+
+    def _rows(
+        self,
+        table: Table[Any],
+        where: str,
+        params: tuple[Any, ...] = (),
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` (its declared columns, or ``columns``) as stored, by
+        column name; ``where`` is the rest of the statement."""
+        names = table.names if columns is None else columns
+        rows = self._all(
+            f"SELECT {table.select_list(names)} FROM {table.name} {where}", params
+        )
+        return as_dicts(names, rows)
 
     def case_state(self, prisoner_number: str) -> dict[str, Any] | None:
-        rows = self._all(
-            f"SELECT {', '.join(CASE_STATE_COLUMNS)} FROM case_state "
-            "WHERE prisoner_number=?",
-            (prisoner_number,),
-        )
-        return dict(zip(CASE_STATE_COLUMNS, rows[0], strict=True)) if rows else None
+        rows = self._rows(CASE_STATE, "WHERE prisoner_number=?", (prisoner_number,))
+        return rows[0] if rows else None
 
     def cases(
         self,
@@ -99,49 +115,38 @@ class ReadModelQueries:
                 return []
             where.append(f"prison IN ({', '.join('?' for _ in prisons)})")
             params.extend(prisons)
-        rows = self._all(
-            f"SELECT {', '.join(CASE_STATE_COLUMNS)} FROM case_state "
+        return self._rows(
+            CASE_STATE,
             f"WHERE {' AND '.join(where)} ORDER BY prisoner_number LIMIT {int(limit)}",
             tuple(params),
         )
-        return [dict(zip(CASE_STATE_COLUMNS, r, strict=True)) for r in rows]
 
     def timeline(self, prisoner_number: str) -> list[dict[str, Any]]:
-        columns = (*TIMELINE_COLUMNS, "corrected_by_version")
-        rows = self._all(
-            f"SELECT {', '.join(columns)} FROM timeline WHERE prisoner_number=? "
-            "ORDER BY case_version",
+        return self._rows(
+            TIMELINE,
+            "WHERE prisoner_number=? ORDER BY case_version",
             (prisoner_number,),
         )
-        return [dict(zip(columns, r, strict=True)) for r in rows]
 
     def officer(self, officer_id: str) -> dict[str, Any] | None:
-        columns = ("officer_id", "name", "home_prison", "roles")
-        rows = self._all(
-            f"SELECT {', '.join(columns)} FROM officers WHERE officer_id=?",
-            (officer_id,),
-        )
-        return dict(zip(columns, rows[0], strict=True)) if rows else None
+        rows = self._rows(OFFICERS, "WHERE officer_id=?", (officer_id,))
+        return rows[0] if rows else None
 
     def caseload(self, officer_id: str) -> list[dict[str, Any]]:
-        columns = ("prisoner_number", "role", "prison", "allocated_at",
-                   "override_reason", "authority")  # fmt: skip
-        rows = self._all(
-            f"SELECT {', '.join(columns)} FROM caseloads WHERE officer_id=? "
-            "ORDER BY prisoner_number",
+        """The officer's cases (every column but the officer's id)."""
+        return self._rows(
+            CASELOADS,
+            "WHERE officer_id=? ORDER BY prisoner_number",
             (officer_id,),
+            columns=CASELOADS.names[1:],
         )
-        return [dict(zip(columns, r, strict=True)) for r in rows]
 
     def over_limit_allocations(self, prison: str) -> list[dict[str, Any]]:
-        columns = ("officer_id", "prisoner_number", "role", "override_reason",
-                   "authority", "allocated_at")  # fmt: skip
-        rows = self._all(
-            f"SELECT {', '.join(columns)} FROM caseloads "
+        return self._rows(
+            CASELOADS,
             "WHERE prison=? AND override_reason IS NOT NULL ORDER BY officer_id",
             (prison,),
         )
-        return [dict(zip(columns, r, strict=True)) for r in rows]
 
     def prisons(self) -> list[str]:
         """Every prison that has held anyone, by code."""
@@ -232,18 +237,16 @@ class ReadModelQueries:
             if value is not None:
                 where.append(f"{column}=?")
                 params.append(value)
-        rows = self._all(
-            f"SELECT {', '.join(ACCESS_LOG_COLUMNS)} FROM access_log "
+        return self._rows(
+            ACCESS_LOG,
             f"WHERE {' AND '.join(where)} ORDER BY position LIMIT {int(limit)}",
             tuple(params),
         )
-        return [dict(zip(ACCESS_LOG_COLUMNS, r, strict=True)) for r in rows]
 
     def overdue(self, prison: str, now: datetime | None = None) -> list[dict[str, Any]]:
-        columns = ("prisoner_number", "check_name", "due_at", "detail")
-        rows = self._all(
-            f"SELECT {', '.join(columns)} FROM overdue_checks WHERE prison=? "
-            "AND due_at<? ORDER BY due_at, prisoner_number",
+        return self._rows(
+            OVERDUE_CHECKS,
+            "WHERE prison=? AND due_at<? ORDER BY due_at, prisoner_number",
             (prison, moment(now or datetime.now(UTC))),
+            columns=("prisoner_number", "check_name", "due_at", "detail"),
         )
-        return [dict(zip(columns, r, strict=True)) for r in rows]

@@ -6,15 +6,17 @@ tables beside the live ones and swap them in; the model never hard-codes a name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 from domain.case import Case
+from domain.events import CASE_EVENTS, CaseEvent
 from domain.officer import Officer
 from projections.database import Sql
+from projections.tables import Table
 
 
 class Recorded(NamedTuple):
@@ -44,6 +46,27 @@ class Page:
     log up to the page has seen nothing of them, so holds no rows of theirs: no
     old rows to delete."""
 
+    folded: dict[UUID, dict[int, Recorded]] = field(default_factory=dict)
+    """Case id -> version -> the page's event that made that fact of the case (with
+    the fact's fields as ``data``)."""
+    facts: dict[UUID, list[CaseEvent]] = field(default_factory=dict)
+    """Cases' facts as events (:meth:`events_of`), made once per page for every
+    model that walks them."""
+
+    def events_of(self, case: Case) -> list[CaseEvent]:
+        """The case's facts, corrections applied, each an event of its own class."""
+        events = self.facts.get(case.id)
+        if events is None:
+            folded = self.folded.get(case.id, {})
+            if len(folded) == len(case.facts) and not case.corrections:
+                # Every fact was made in this page, none corrected since: in a
+                # rebuild, nearly every case.
+                events = [made.event for made in folded.values()]
+            else:
+                events = fact_events(case, folded)
+            self.facts[case.id] = events
+        return events
+
     def after(self, position: int) -> Page:
         """The part of this page a model at ``position`` has not applied yet."""
         if not self.items or self.items[0].position > position:
@@ -55,6 +78,7 @@ class Page:
             {k: v for k, v in self.cases.items() if k in touched},
             {k: v for k, v in self.officers.items() if k in touched},
             {r.event.originator_id for r in items if r.event.originator_version == 1},
+            self.folded,
         )
 
     def seen_before(self, aggregates: dict[UUID, Any]) -> list[Any]:
@@ -62,6 +86,33 @@ class Page:
         before this page: the ones whose rows a model may already hold."""
         born = self.born
         return [a for k, a in aggregates.items() if k not in born]
+
+
+def fact_events(case: Case, folded: Mapping[int, Recorded]) -> list[CaseEvent]:
+    """The case's facts as events of their classes, so read models match on classes.
+
+    A fact keeps an event's fields and time with corrections applied (``Case.facts``).
+    Where the fact's event was folded in this page and the fact is as it made it
+    (a correction replaces a fact's fields), that event is the fact: in a rebuild,
+    nearly every one. Otherwise the fact becomes an instance of the class it names,
+    holding its fields, made without the class's constructor, which would ask for
+    the store's fields too (none is read from a fact but its version).
+    """
+    events: list[CaseEvent] = []
+    classes = CASE_EVENTS
+    for fact in case.facts:
+        made = folded.get(fact["version"])
+        if made is not None and made.data is fact["fields"]:
+            events.append(made.event)
+            continue
+        cls = classes[fact["kind"]]
+        event = cls.__new__(cls)
+        state = event.__dict__
+        state.update(fact["fields"])
+        state["occurred_at"] = fact["occurred_at"]
+        state["originator_version"] = fact["version"]
+        events.append(event)
+    return events
 
 
 def moment(value: datetime | None) -> str | None:
@@ -76,18 +127,15 @@ def moment(value: datetime | None) -> str | None:
 @dataclass(frozen=True)
 class Index:
     name: str
-    table: str
-    columns: str
+    table: Table[Any]
+    columns: tuple[str, ...]
     unique: bool = False
 
 
 class ReadModel:
     name: ClassVar[str]
-    tables: ClassVar[dict[str, str]]
-    """Base table name -> CREATE TABLE body with ``{table}`` for its own name."""
+    tables: ClassVar[Sequence[Table[Any]]]
     indexes: ClassVar[Sequence[Index]] = ()
-    order_by: ClassVar[dict[str, str]] = {}
-    """How to list each table's rows in a stable order (for rebuild checks)."""
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
@@ -96,20 +144,18 @@ class ReadModel:
         return base + self.suffix
 
     def names(self) -> dict[str, str]:
-        return {base: self.t(base) for base in self.tables}
+        """Each table's declared name -> its name here."""
+        return {table.name: self.t(table.name) for table in self.tables}
 
     def create(self, sql: Sql) -> None:
-        names = self.names()
-        for base, body in self.tables.items():
-            sql.execute(
-                f"CREATE TABLE IF NOT EXISTS {names[base]} "
-                + body.format(table=names[base], **names)
-            )
+        for table in self.tables:
+            sql.execute(table.ddl(self.t(table.name)))
         for index in self.indexes:
             unique = "UNIQUE " if index.unique else ""
             sql.execute(
                 f"CREATE {unique}INDEX IF NOT EXISTS {self.t(index.name)} "
-                f"ON {names[index.table]} ({index.columns})"
+                f"ON {self.t(index.table.name)} "
+                f"({index.table.select_list(index.columns)})"
             )
 
     def drop_indexes(self, sql: Sql) -> None:

@@ -410,16 +410,15 @@ def _rows(sql: Sql, table: str, order_by: str) -> list[tuple[Any, ...]]:
 
 def _compare(sql: Sql, live: ReadModel, fresh: ReadModel) -> list[Difference]:
     differences = []
-    for base in live.tables:
-        order_by = live.order_by[base]
-        width = len(order_by.split(","))
-        # Keys come first in every table's column order, as order_by lists them.
-        live_rows = {r[:width]: r for r in _rows(sql, live.t(base), order_by)}
-        fresh_rows = {r[:width]: r for r in _rows(sql, fresh.t(base), order_by)}
+    for table in live.tables:
+        # Every table's key leads its columns (``Table`` insists).
+        width, order_by = len(table.key), table.order_by
+        live_rows = {r[:width]: r for r in _rows(sql, live.t(table.name), order_by)}
+        fresh_rows = {r[:width]: r for r in _rows(sql, fresh.t(table.name), order_by)}
         for key in sorted(live_rows.keys() | fresh_rows.keys(), key=repr):
             a, b = live_rows.get(key), fresh_rows.get(key)
             if a != b:
-                differences.append(Difference(live.t(base), key, a, b))
+                differences.append(Difference(live.t(table.name), key, a, b))
     return differences
 
 

@@ -6,25 +6,42 @@ release). People on ROTL stay on the roll, as they do on a prison's roll.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from domain.case import Case
+from domain.events import CaseEvent, PrisonerReceived, Released, Transferred
 from projections.case_rows import CaseRowsModel
 from projections.read_model import Index, moment
+from projections.tables import INTEGER, TEXT, Column, Table
+
+ROLL_STAYS: Table[Any] = Table(
+    "roll_stays",
+    (
+        Column("prisoner_number", TEXT, key=True),
+        Column("seq", INTEGER, key=True),
+        Column("booking_no", TEXT),
+        Column("prison", TEXT),
+        Column("arrived_at", TEXT),
+        Column("left_at", TEXT, nullable=True),
+    ),
+)
 
 
-def stays_of(case: Case) -> list[tuple[Any, ...]]:
+def stays_of(events: Sequence[CaseEvent]) -> list[tuple[Any, ...]]:
+    """(seq, booking_no, prison, arrived_at, left_at) for each stay, in order."""
     stays: list[list[Any]] = []
-    for fact in case.facts:
-        kind, at, fields = fact["kind"], fact["occurred_at"], fact["fields"]
-        if kind == "PrisonerReceived":
-            stays.append([fields["booking_no"], fields["received_into"], at, None])
-        elif kind == "Transferred" and stays and stays[-1][3] is None:
-            stays[-1][3] = at
-            stays.append([stays[-1][0], fields["to_prison"], at, None])
-        elif kind == "Released" and stays and stays[-1][3] is None:
-            stays[-1][3] = at
+    for event in events:
+        at: datetime = event.occurred_at
+        match event:
+            case PrisonerReceived(booking_no=booking, received_into=prison):
+                stays.append([booking, prison, at, None])
+            case Transferred(to_prison=prison) if stays and stays[-1][3] is None:
+                stays[-1][3] = at
+                stays.append([stays[-1][0], prison, at, None])
+            case Released() if stays and stays[-1][3] is None:
+                stays[-1][3] = at
     return [
         (seq, booking, prison, moment(arrived), moment(left))
         for seq, (booking, prison, arrived, left) in enumerate(stays, start=1)
@@ -33,15 +50,11 @@ def stays_of(case: Case) -> list[tuple[Any, ...]]:
 
 class RollModel(CaseRowsModel):
     name = "roll"
-    table = "roll_stays"
-    columns = ("seq", "booking_no", "prison", "arrived_at", "left_at")
-    tables = {  # noqa: RUF012
-        "roll_stays": "(prisoner_number TEXT NOT NULL, seq INTEGER NOT NULL, "
-        "booking_no TEXT NOT NULL, prison TEXT NOT NULL, arrived_at TEXT NOT NULL, "
-        "left_at TEXT, PRIMARY KEY (prisoner_number, seq))"
-    }
-    indexes = (Index("roll_stays_prison", "roll_stays", "prison, arrived_at"),)
-    order_by = {"roll_stays": "prisoner_number, seq"}  # noqa: RUF012
+    table = ROLL_STAYS
+    tables = (ROLL_STAYS,)
+    indexes = (Index("roll_stays_prison", ROLL_STAYS, ("prison", "arrived_at")),)
 
-    def rows_for(self, case: Case) -> Iterable[tuple[Any, ...]]:
-        return stays_of(case)
+    def rows_for(
+        self, case: Case, events: Sequence[CaseEvent]
+    ) -> Iterable[tuple[Any, ...]]:
+        return stays_of(events)

@@ -149,7 +149,11 @@ class ProjectionRunner:
                     data = facts[-1]["fields"]
             elif isinstance(aggregate, Officer):
                 page.officers[aggregate.id] = aggregate
-            page.items.append(Recorded(row.position, row.leaf_hash, event, data))
+            recorded = Recorded(row.position, row.leaf_hash, event, data)
+            page.items.append(recorded)
+            if data is not None:
+                # The event is the fact, until a correction replaces its fields.
+                page.folded.setdefault(aggregate.id, {})[version] = recorded
         return page
 
     def _apply(self, page: Page, *, follows: int | None = None) -> bool:

@@ -44,8 +44,7 @@ from evidence.errors import EvidenceError
 from evidence.keys import load_key_file
 from evidence.proof_marks import mark_events
 from evidence.signed_note import ED25519, Verifier
-from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
-from projections.case_state import row_of
+from projections.case_state import CASE_STATE, row_of
 
 log = logging.getLogger("journey_ledger.console")
 
@@ -165,7 +164,7 @@ def case_page(
             )
         replay = found.ledger.replay(number, as_of=as_of_at, known_at=known_at_at)
         state = (
-            dict(zip(CASE_STATE_COLUMNS, row_of(replay.case), strict=True))
+            CASE_STATE.written_dict(row_of(replay.case))
             if replay.case is not None
             else None
         )

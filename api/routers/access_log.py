@@ -28,7 +28,6 @@ accepts ``min_position`` like every query.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -42,7 +41,9 @@ from api.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
+from api.row_models import RowModel
 from api.services import Services, services
+from projections.access_log import ACCESS_LOG
 
 router = APIRouter(tags=["access log"], responses=PROBLEM_RESPONSES)
 
@@ -87,23 +88,8 @@ def record_log_read(
     )
 
 
-class AccessEntry(BaseModel):
-    position: int = Field(description="The read's position in the log (its seal)")
-    read_at: str = Field(examples=["2025-03-01T09:30:00.000000+00:00"])
-    reader: str = Field(examples=["AUDITOR_GEN"])
-    roles: list[str] = Field(examples=[["inspector"]])
-    kind: str = Field(
-        description="case_read or access_log_read", examples=["case_read"]
-    )
-    prisoner_number: str | None = Field(examples=["A1234BC"])
-    resource: str = Field(
-        description="What was read: case, replay, timeline, export or access-log",
-        examples=["timeline"],
-    )
-    filters: dict[str, str] | None = Field(
-        description="On an access-log read: the filters it used"
-    )
-    correlation_id: str
+class AccessEntry(RowModel, table=ACCESS_LOG):
+    pass
 
 
 class AccessLogPage(BaseModel):
@@ -150,16 +136,7 @@ def get_access_log(
         after=after,
         limit=limit,
     )
-    items = [
-        AccessEntry(
-            **{
-                **r,
-                "roles": [x for x in r["roles"].split(",") if x],
-                "filters": None if r["filters"] is None else json.loads(r["filters"]),
-            }
-        )
-        for r in rows
-    ]
+    items = [AccessEntry(**r) for r in rows]
     return AccessLogPage(
         items=items,
         next=items[-1].position if len(items) == limit else None,

@@ -21,10 +21,10 @@ from api.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
+from api.row_models import RowModel
 from api.services import Services, services
 from domain.errors import CaseNotFound, InvalidValue
-from projections.case_state import COLUMNS as CASE_STATE_COLUMNS
-from projections.case_state import row_of
+from projections.case_state import CASE_STATE, row_of
 
 router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
 
@@ -54,35 +54,17 @@ class Replayed(BaseModel):
     latest_version: int = Field(description="The case's version now")
 
 
-class CaseState(BaseModel):
-    prisoner_number: str
+# A case's read-model row but its id (the store's: a uuid5 of the number, never
+# the API's), the number asked for and, for a replay, what it used.
+class CaseState(
+    RowModel,
+    table=CASE_STATE,
+    leave_out={"case_id"},
+    after={"requested_number": "prisoner_number"},
+):
     requested_number: str = Field(
         description="The number asked for; differs when it was merged into this case"
     )
-    status: str
-    prison: str | None
-    booking_no: str | None
-    received_at: str | None
-    legal_status: str | None
-    key_worker: str | None
-    pom: str | None
-    dedicated_officer: str | None
-    tier: str | None
-    tier_change_level: int | None
-    rosh: str | None
-    incentive_level: str | None
-    acct_open: bool
-    release_date_type: str | None
-    release_date: str | None
-    release_on: str | None
-    release_flagged: bool
-    early_release_date: str | None
-    initial_screening_at: str | None
-    comprehensive_screening_at: str | None
-    resettlement_finished: int
-    resettlement_total: int
-    merged_into: str | None
-    version: int
     replayed: Replayed | None = Field(
         default=None,
         description="Present when as_of / known_at asked for a replay: the state is "
@@ -133,14 +115,7 @@ def get_case(
         raise Forbidden(f"{row['prison']} is not in this token's caseload")
     record_case_read(request, principal, found, row["prisoner_number"], "case")
     response.headers["ETag"] = f'"{row["version"]}"'
-    return CaseState(
-        **{
-            **row,
-            "acct_open": bool(row["acct_open"]),
-            "release_flagged": bool(row["release_flagged"]),
-            "requested_number": prisoner_number,
-        }
-    )
+    return CaseState(**row, requested_number=prisoner_number)
 
 
 def _utc(name: str, moment: datetime | None) -> datetime | None:
@@ -175,12 +150,10 @@ def replayed_case(
             else "it was not yet open at as_of"
         )
         raise CaseNotFound(f"no case for {prisoner_number} then: {why}")
-    row = dict(zip(CASE_STATE_COLUMNS, row_of(replay.case), strict=True))
+    row = CASE_STATE.written_dict(row_of(replay.case))
     return CaseState(
         **{
             **row,
-            "acct_open": bool(row["acct_open"]),
-            "release_flagged": bool(row["release_flagged"]),
             "requested_number": prisoner_number,
             "replayed": Replayed(
                 as_of=replay.as_of,

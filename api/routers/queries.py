@@ -39,9 +39,8 @@ endpoint                               recorder  inspector,  consumer   admin   
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -58,9 +57,13 @@ from api.routers.parameters import (
     wait_for_position,
 )
 from api.routers.prisons import known_prison
+from api.row_models import RowModel
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
 from domain.errors import CaseNotFound, InvalidValue, OfficerNotFound
+from projections.caseloads import CASELOADS, OFFICERS
+from projections.overdue import OVERDUE_CHECKS
+from projections.timeline import TIMELINE
 
 router = APIRouter(tags=["queries"], responses=PROBLEM_RESPONSES)
 
@@ -111,35 +114,8 @@ def this_month() -> str:
 # --- timeline -------------------------------------------------------------------------
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(RowModel, table=TIMELINE, leave_out={"prisoner_number"}):
     """One event of a case's history, as the audit trail shows it."""
-
-    position: int = Field(description="The event's position in the log (feed)")
-    case_version: int = Field(examples=[2])
-    kind: str = Field(examples=["PrisonerReceived"])
-    occurred_at: str = Field(
-        description="When it happened (valid time), UTC",
-        examples=["2025-03-01T09:30:00.000000+00:00"],
-    )
-    recorded_at: str = Field(description="When the ledger recorded it (record time)")
-    recorded_by: str = Field(examples=["JSMITH_GEN"])
-    prison: str = Field(examples=["LEI"])
-    source: str = Field(examples=["journey-ledger-api"])
-    source_ref: str | None
-    correlation_id: str
-    authority: str | None
-    summary: str = Field(examples=["Received into LEI (N, remand), booking 38412A"])
-    data: dict[str, Any] = Field(description="The event's own fields")
-    corrects_version: int | None = Field(
-        description="On a correction: the version it corrects"
-    )
-    corrected_by_version: int | None = Field(
-        description="On a corrected event: the version of the correction"
-    )
-    related_number: str | None = Field(
-        description="On a merge or unmerge: the other prisoner number"
-    )
-    leaf_hash: str = Field(description="The event's Merkle leaf hash (hex)")
 
 
 class Timeline(BaseModel):
@@ -167,10 +143,7 @@ def get_timeline(
     if row is None:
         raise CaseNotFound(f"no case for {prisoner_number}")
     require_prison(principal, row["prison"])
-    entries = [
-        TimelineEntry(**{**r, "data": json.loads(r["data"])})
-        for r in found.queries.timeline(prisoner_number)
-    ]
+    entries = [TimelineEntry(**r) for r in found.queries.timeline(prisoner_number)]
     record_case_read(request, principal, found, prisoner_number, "timeline")
     return Timeline(prisoner_number=prisoner_number, events=entries)
 
@@ -223,17 +196,7 @@ def list_cases(
         after=after,
         prisons=prisons,
     )
-    items = [
-        CaseState(
-            **{
-                **r,
-                "acct_open": bool(r["acct_open"]),
-                "release_flagged": bool(r["release_flagged"]),
-                "requested_number": r["prisoner_number"],
-            }
-        )
-        for r in rows
-    ]
+    items = [CaseState(**r, requested_number=r["prisoner_number"]) for r in rows]
     return CaseList(
         items=items,
         next=items[-1].prisoner_number if len(items) == limit else None,
@@ -243,22 +206,12 @@ def list_cases(
 # --- caseloads ------------------------------------------------------------------------
 
 
-class HeldCase(BaseModel):
-    prisoner_number: str = Field(examples=["A1234BC"])
-    role: str = Field(examples=["key_worker"])
-    prison: str = Field(examples=["LEI"])
-    allocated_at: str
-    override_reason: str | None = Field(
-        description="Why the limit was passed, when the allocation was over it"
-    )
-    authority: str | None = Field(description="Who authorised the override")
+# An officer's case: a caseloads row but the officer's id.
+class HeldCase(RowModel, table=CASELOADS, leave_out={"officer_id"}):
+    pass
 
 
-class Caseload(BaseModel):
-    officer_id: str = Field(examples=["JSMITH_GEN"])
-    name: str = Field(examples=["Jo Smith"])
-    home_prison: str = Field(examples=["LEI"])
-    roles: list[str] = Field(examples=[["key_worker"]])
+class Caseload(RowModel, table=OFFICERS):
     cases: list[HeldCase]
 
 
@@ -280,11 +233,7 @@ def get_caseload(
         raise OfficerNotFound(f"no officer {officer_id}")
     require_prison(principal, officer["home_prison"])
     return Caseload(
-        officer_id=officer["officer_id"],
-        name=officer["name"],
-        home_prison=officer["home_prison"],
-        roles=[r for r in officer["roles"].split(",") if r],
-        cases=[HeldCase(**r) for r in found.queries.caseload(officer_id)],
+        **officer, cases=[HeldCase(**r) for r in found.queries.caseload(officer_id)]
     )
 
 
@@ -402,11 +351,10 @@ def get_league_table(
 # --- overdue --------------------------------------------------------------------------
 
 
-class OverdueCheck(BaseModel):
-    prisoner_number: str = Field(examples=["A1234BC"])
-    check_name: str = Field(examples=["initial_screening"])
-    due_at: str = Field(description="When it fell due (UTC)")
-    detail: str | None
+class OverdueCheck(
+    RowModel, table=OVERDUE_CHECKS, leave_out={"prison"}, nullable={"detail"}
+):
+    pass
 
 
 class Overdue(BaseModel):
