@@ -60,6 +60,7 @@ from domain.events import (
     HealthScreened,
     IncentiveLevelReviewed,
     IncidentRecorded,
+    KeyWorkSessionRecorded,
     NeedsAssessed,
     OfficerAllocated,
     OfficerDeallocated,
@@ -134,6 +135,10 @@ class Case(Aggregate):
     Event = CaseEvent
     Created = CaseOpened
 
+    last_key_work_session: datetime | None = None
+    """When the last key work session of this booking was held (a class default, for
+    cases loaded from snapshots taken before sessions were recorded)."""
+
     @staticmethod
     def create_id(prisoner_number: str) -> Any:
         return case_id(prisoner_number)
@@ -182,6 +187,7 @@ class Case(Aggregate):
         self.release_dates: dict[str, dict[str, Any]] = {}
         self.incentive_level: str | None = None
         self.last_release: dict[str, Any] | None = None
+        self.last_key_work_session = None
 
     def take(self, event: RecordedEvent) -> None:
         """Apply one recorded event (called by the event's ``apply``)."""
@@ -253,6 +259,7 @@ class Case(Aggregate):
         self.resettlement = {}
         self.release_dates = {}
         self.last_release = None
+        self.last_key_work_session = None
 
     def _on_HealthScreened(self, f: dict[str, Any], at: datetime) -> None:
         self.screenings.setdefault(f["stage"], at)
@@ -311,6 +318,10 @@ class Case(Aggregate):
         self.last_release = {**f, "released_at": at, "prison": self.prison}
         self.officers = {}
         self.acct_open = False
+
+    def _on_KeyWorkSessionRecorded(self, f: dict[str, Any], at: datetime) -> None:
+        if f["held"]:
+            self.last_key_work_session = at
 
     def _on_IncentiveLevelReviewed(self, f: dict[str, Any], at: datetime) -> None:
         self.incentive_level = f["level"]
@@ -577,6 +588,13 @@ class Case(Aggregate):
             **c.fields(),
             **_release_type_fields(c.movement_reason),
         )
+
+    @carries_out(commands.RecordKeyWorkSession)
+    def record_key_work_session(
+        self, ctx: RequestContext, c: commands.RecordKeyWorkSession
+    ) -> None:
+        self._require_in_prison()
+        self._record(KeyWorkSessionRecorded, ctx, **c.fields())
 
     @carries_out(commands.ReviewIncentiveLevel)
     def review_incentive_level(

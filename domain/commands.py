@@ -42,6 +42,7 @@ from domain.identifiers import (
 from domain.values import (
     CorrectedFields,
     EventVersion,
+    Minutes,
     Name,
     Narrative,
     PersonalDetails,
@@ -590,6 +591,26 @@ class ReviewIncentiveLevel(CaseCommand):
     level: Annotated[str, codes.IncentiveLevel]
     review_type: Annotated[str, codes.IncentiveReviewType]
     reason: Annotated[str, Text]
+
+
+@dataclass(frozen=True)
+class RecordKeyWorkSession(CaseCommand):
+    """Record a key work session (held, or attempted and not held)."""
+
+    resource = "key-work-sessions"
+    example = {
+        "officer_id": "JSMITH_GEN",
+        "duration_minutes": 45,
+        "held": True,
+        "narrative": "Talked through the induction plan and family contact.",
+    }
+
+    officer_id: Annotated[str, OfficerId, Described("The key worker")]
+    duration_minutes: Annotated[int, Minutes, Described("How long it took")]
+    held: Annotated[bool, Described("False: attempted, and not held")]
+    narrative: Annotated[
+        str, Narrative, Described("A short account; sealed like other narratives")
+    ]
 
 
 # --- corrections and merges -----------------------------------------------------------

@@ -35,6 +35,7 @@ from domain.identifiers import (
 )
 from domain.values import (
     EventVersion,
+    Minutes,
     Name,
     Narrative,
     PersonalDetails,
@@ -435,6 +436,22 @@ class IncentiveLevelReviewed(CaseEvent):
 
     def summary(self) -> str:
         return f"Incentive level {self.level} ({self.review_type})"
+
+
+class KeyWorkSessionRecorded(CaseEvent):
+    """A key work session: the key worker's regular, structured time with the person
+    (or an attempt at one that was not held)."""
+
+    TOPIC = f"{TOPIC_PREFIX}.case:KeyWorkSessionRecorded"
+    FEED_TYPE = "journey-ledger.prisoner.key-work-session-recorded"
+    officer_id: OfficerId
+    duration_minutes: Minutes
+    held: bool
+    narrative: Narrative
+
+    def summary(self) -> str:
+        what = "Key work session" if self.held else "Key work session attempted"
+        return f"{what} with {self.officer_id} ({self.duration_minutes} min)"
 
 
 class EventCorrected(CaseEvent):

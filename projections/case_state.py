@@ -115,6 +115,12 @@ CASE_STATE: Table[Case] = Table(
         Column("resettlement_finished", INTEGER, lambda c: resettlement_progress(c)[0]),
         Column("resettlement_total", INTEGER, lambda c: resettlement_progress(c)[1]),
         Column("merged_into", TEXT, lambda c: c.merged_into, nullable=True),
+        Column(
+            "last_key_work_session_at",
+            TEXT,
+            lambda c: moment(c.last_key_work_session),
+            nullable=True,
+        ),
         Column("version", INTEGER, lambda c: c.version),
     ),
 )
