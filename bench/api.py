@@ -55,8 +55,7 @@ from domain.commands import ReceivePrisoner
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.auth import ROLE_NAMES, mint_token
-from api.synthetic_estate import seed_estate
+from api.http.auth import ROLE_NAMES, mint_token
 from bench.report import print_table, progress, ratio_figures
 from bench.store_write import (
     BENCH_DATABASE,
@@ -69,6 +68,7 @@ from bench.store_write import (
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
 from store.config import environment_for
+from synthetic.estate import seed_estate
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

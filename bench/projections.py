@@ -36,7 +36,6 @@ from domain.commands import ReceivePrisoner
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.synthetic_estate import seed_estate
 from bench.report import print_table, progress, ratio_figures
 from bench.store_write import (
     DEFAULT_SERVER,
@@ -53,6 +52,7 @@ from projections.queries import ReadModelQueries
 from projections.rebuild import MAX_WORKERS, rebuild
 from projections.runner import PAGE_SIZE, ProjectionRunner
 from store.config import environment_for
+from synthetic.estate import seed_estate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "projections.json"
 TARGET_RATIO = 0.5

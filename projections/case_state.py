@@ -125,7 +125,7 @@ CASE_STATE: Table[Case] = Table(
     ),
 )
 """One per column: a column added here is created, written, selected and
-served by the API (``api/routers/cases.py``) with nothing else to edit."""
+served by the API (``api/http/routers/cases.py``) with nothing else to edit."""
 
 row_of = CASE_STATE.row_maker()
 """A case's row, as stored, in the declared column order."""

@@ -1,9 +1,9 @@
 """Each read-model table declared once: its columns, their types and its key.
 
 A table's DDL on both stores, the column order its rows are written in (COPY and
-INSERT), the columns its queries select and the API's response models
-(``api/row_models.py``) all come from its :class:`Table`, so none of them can name a
-column the others do not, or give it another type.
+INSERT), the columns its queries select and the API's response models all come from
+its :class:`Table`, so none of them can name a column the others do not, or give it
+another type.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.auth import Forbidden
 from api.console.rendering import (
     PAGE,
     PRISONER_NUMBER,
@@ -17,7 +16,8 @@ from api.console.rendering import (
     next_page_link,
     page,
 )
-from api.routers.access_log import record_log_read
+from api.http.auth import Forbidden
+from api.http.routers.access_log import record_log_read
 
 router = console_router()
 

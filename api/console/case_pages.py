@@ -1,6 +1,6 @@
 """Search, a case's page (state, timeline, proof marks, as-of replay) and its bundle.
 
-Under the API's rules (``api/auth.py``): a recorder sees only the prisons in the
+Under the API's rules (``api/http/auth.py``): a recorder sees only the prisons in the
 token's caseload; replay and bundles are for investigators. Opening a case records a
 read in the access log, as the API's reads do.
 """
@@ -17,7 +17,6 @@ from urllib.parse import quote, urlencode
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from api.auth import Forbidden, Role
 from api.case_bundles import BundleRefused, export_case_bundle
 from api.console.rendering import (
     PAGE,
@@ -32,10 +31,11 @@ from api.console.rendering import (
     refused,
     require_prison,
 )
-from api.routers.access_log import record_case_read
-from api.routers.cases import case_prison
-from api.routers.prisons import known_prison
-from api.routers.proofs import evidence
+from api.http.auth import Forbidden, Role
+from api.http.routers.access_log import record_case_read
+from api.http.routers.cases import case_prison
+from api.http.routers.prisons import known_prison
+from api.http.routers.proofs import evidence
 from api.services import Services
 from domain import errors
 from domain.codes import CaseStatus, Tier

@@ -21,7 +21,7 @@ from api.console.rendering import (
     page,
     require_prison,
 )
-from api.routers.prisons import known_prison
+from api.http.routers.prisons import known_prison
 
 router = console_router()
 CHART_MONTHS = 12

@@ -23,10 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from api.auth import Forbidden, Principal, Role
 from api.console.session import NotForConsole, SignInNeeded, console_principal
-from api.problems import PrisonNotFound
-from api.routers.access_log import role_names
+from api.http.auth import Forbidden, Principal, Role
+from api.http.problems import PrisonNotFound
+from api.http.routers.access_log import role_names
 from api.services import Services, services
 from domain import errors
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from api.auth import NotAuthenticated, Principal, Role, decode_token
+from api.http.auth import NotAuthenticated, Principal, Role, decode_token
 from api.settings import ApiSettings
 
 COOKIE = "ledger_console"

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.auth import NotAuthenticated
 from api.console.rendering import console_router, templates
 from api.console.session import forget_token, keep_token, principal_of
+from api.http.auth import NotAuthenticated
 
 router = console_router()
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import ROLE_NAMES, mint_token
+from api.http.app import create_app
+from api.http.auth import ROLE_NAMES, mint_token
 from api.settings import ApiSettings
 
 SECRET = "test-secret-for-synthetic-tokens-only"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import ApiSettings
 from tests.api.conftest import RECEPTION, SECRET, Api, bearer
 

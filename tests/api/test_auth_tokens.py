@@ -7,7 +7,7 @@ import time
 import pytest
 
 from api import auth
-from api.auth import ROLE_NAMES, NotAuthenticated, decode_token, mint_token
+from api.http.auth import ROLE_NAMES, NotAuthenticated, decode_token, mint_token
 from api.settings import ApiSettings
 
 SECRET = "test-secret-for-synthetic-tokens-only"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.routers import commands
+from api.http.routers import commands
 from domain.commands import (
     AllocateOfficer,
     MergeCases,

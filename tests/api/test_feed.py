@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.cli import main
-from api.routers import feed as feed_module
-from api.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads, resume_from
+from api.http.app import create_app
+from api.http.routers import feed as feed_module
+from api.http.routers.feed import EVENT_TYPE_OF_TOPIC, follower_threads, resume_from
 from api.settings import ApiConfigurationError, ApiSettings
 from domain.commands import CorrectEvent, DeallocateOfficer
 from domain.errors import InvalidValue

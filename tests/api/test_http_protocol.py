@@ -1,4 +1,4 @@
-"""``api.http_protocol``: one write per response, on a real uvicorn and socket."""
+"""``api.http.protocol``: one write per response, on a real uvicorn and socket."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.http_protocol import SEND_AT_ONCE, CoalescedWrites, CoalescingHttpToolsProtocol
+from api.http.protocol import SEND_AT_ONCE, CoalescedWrites, CoalescingHttpToolsProtocol
 
 BODY = b'{"prisoner_number":"A1234BC","version":1}'
 BIG = b"x" * (3 * SEND_AT_ONCE)

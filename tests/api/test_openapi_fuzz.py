@@ -5,7 +5,7 @@ requests, as an inspector and (separately) as a recorder at LEI, to the app in
 process (ASGI) on a SQLite store holding one case. Every response must be no 5xx,
 a status the operation declares, with a declared content type, and a body that
 matches the declared schema (problem+json responses are declared on every route
-through ``api.problems.PROBLEM_RESPONSES``). Examples per operation are bounded
+through ``api.http.problems.PROBLEM_RESPONSES``). Examples per operation are bounded
 (``MAX_EXAMPLES``) so that the whole file runs in about a minute.
 """
 
@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import ApiSettings
 from tests.api.conftest import RECEPTION, SECRET, bearer
 

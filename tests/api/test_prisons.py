@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.cli import main
+from api.http.app import create_app
 from api.settings import ApiSettings
 from domain.prisons import PrisonRegisterError
 from tests.api.conftest import SECRET, Api, bearer

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from api.app import create_app
-from api.routers.access_log import AccessEntry
-from api.routers.cases import CaseState
-from api.routers.queries import Caseload, HeldCase, OverdueCheck, TimelineEntry
+from api.http.app import create_app
+from api.http.routers.access_log import AccessEntry
+from api.http.routers.cases import CaseState
+from api.http.routers.queries import Caseload, HeldCase, OverdueCheck, TimelineEntry
 from api.settings import ApiSettings
 from projections.access_log import ACCESS_LOG
 from projections.case_state import CASE_STATE

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from api.replay_commands import moment
+from api.cli.replay_commands import moment
 from domain.commands import (
     CorrectEvent,
     IncidentPerson,

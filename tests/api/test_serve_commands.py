@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from api.auth import Role, decode_token
 from api.cli import main
+from api.http.auth import Role, decode_token
 from api.settings import ApiSettings
 
 SECRET = "serve-test-secret-for-synthetic-tokens"

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from api.auth import ROLE_NAMES, mint_token
 from api.cli import main
+from api.http.auth import ROLE_NAMES, mint_token
 from api.services import Services
 from api.settings import LedgerSettings
 from domain.commands import ReceivePrisoner

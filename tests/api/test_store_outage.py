@@ -21,7 +21,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import ApiSettings
 from tests.api.conftest import RECEPTION, SECRET, bearer
 from tests.postgres_server import _find_pg_ctl, start_throwaway_cluster

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from api.synthetic_estate import seed_estate
 from domain.errors import DomainError
 from domain.ledger import JourneyLedger
+from synthetic.estate import seed_estate
 from tests.ledgers import ledger_on
 
 

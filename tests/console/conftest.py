@@ -14,13 +14,13 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.services import Services
 from api.settings import DEFAULT_ORIGIN, ApiSettings, LedgerSettings
-from api.synthetic_estate import seed_estate
 from evidence.checkpoint import issue_checkpoint
 from evidence.database import evidence_store
 from evidence.keys import create_key_file
+from synthetic.estate import seed_estate
 from tests.api.conftest import SECRET, token
 
 __all__ = ["SECRET", "token"]

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from api.synthetic_estate import PRISON_CODES
 from domain import errors
 from domain.prisons import (
     Prison,
@@ -20,6 +19,7 @@ from domain.prisons import (
     PrisonRegisterError,
     PrisonType,
 )
+from synthetic.estate import PRISON_CODES
 
 
 def write(tmp_path: Path, document: Any) -> str:

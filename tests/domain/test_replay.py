@@ -14,7 +14,6 @@ from uuid import UUID
 
 import pytest
 
-from api.synthetic_estate import seed_estate
 from domain import errors
 from domain.case import Case
 from domain.codes import CaseStatus
@@ -34,6 +33,7 @@ from domain.events import CaseEvent, CaseOpened
 from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
 from domain.replay import Replay, replay_case
+from synthetic.estate import seed_estate
 from tests.ledgers import ctx
 
 PN = "A1234BC"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.synthetic_estate import seed_estate
 from domain.ledger import JourneyLedger
+from synthetic.estate import seed_estate
 from tests.projections.conftest import ReadModels
 
 

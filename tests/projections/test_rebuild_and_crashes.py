@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from api.synthetic_estate import seed_estate
 from domain.commands import ReceivePrisoner
 from domain.ledger import JourneyLedger
 from projections.catalogue import READ_MODELS, all_models
@@ -20,6 +19,7 @@ from projections.database import ReadModelDatabase, open_database
 from projections.rebuild import REBUILD_SUFFIX, rebuild
 from projections.runner import TRACKING, ProjectionRunner
 from store.config import environment_for
+from synthetic.estate import seed_estate
 from tests.ledgers import ctx, ledger_on
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,14 +3,14 @@
 Each command on a case (``domain.commands.CASE_COMMANDS``) becomes ``POST
 /cases/{prisoner_number}/<its resource>``, its body the recording fields (prison,
 occurred_at, source_ref, authority) and the command's own, derived by
-``api.routers.request_models``: nothing about a field is written here. Each takes
+``api.http.routers.request_models``: nothing about a field is written here. Each takes
 ``Idempotency-Key`` and ``If-Match``; each replies ``CommandAccepted`` (201 when
 stored, 200 when the same request under the same source_ref / key was already
 applied) with ``ETag: "<version>"``. The same key with another command or body is a
 422 (rule ``one-request-per-reference``), and nothing is stored.
 Only the recorder role writes, and only where it works: the body's prison and the
 prison every case touched is in now must both be in the token's caseload (DESIGN
-section 8). Domain refusals become problem+json in ``api.problems``.
+section 8). Domain refusals become problem+json in ``api.http.problems``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Principal
-from api.problems import PROBLEM_RESPONSES
-from api.routers.cases import Found, Number, Recorder
-from api.routers.parameters import (
+from api.http.auth import Principal
+from api.http.problems import PROBLEM_RESPONSES
+from api.http.routers.cases import Found, Number, Recorder
+from api.http.routers.parameters import (
     SOURCE,
     CommandAccepted,
     IdempotencyKey,
@@ -36,7 +36,7 @@ from api.routers.parameters import (
     expected_version,
     recording_context,
 )
-from api.routers.request_models import body_model, command_of
+from api.http.routers.request_models import body_model, command_of
 from api.services import Services, services_of
 from domain.commands import (
     CASE_COMMANDS,
@@ -106,7 +106,7 @@ class CaseRequest:
         return expected_version(self.if_match)
 
 
-async def case_command(  # a coroutine: no hand-off to the thread pool (api.auth)
+async def case_command(  # a coroutine: no hand-off to the thread pool (api.http.auth)
     prisoner_number: Number,
     request: Request,
     principal: Recorder,

@@ -36,9 +36,9 @@ def add_seed(subparsers: Subparsers) -> None:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from api.synthetic_estate import progress_bar, seed_estate
     from api.wiring import open_ledger
     from domain.errors import DomainError
+    from synthetic.estate import progress_bar, seed_estate
 
     ledger = open_ledger(args.settings)
     try:
@@ -69,9 +69,9 @@ def add_demo(subparsers: Subparsers) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from api.synthetic_estate import progress_bar, seed_estate
     from api.wiring import open_ledger
     from evidence.status import describe_store
+    from synthetic.estate import progress_bar, seed_estate
 
     ledger = open_ledger(args.settings)
     try:

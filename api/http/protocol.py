@@ -16,7 +16,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-PROTOCOL = "api.http_protocol:CoalescingHttpToolsProtocol"
+PROTOCOL = "api.http.protocol:CoalescingHttpToolsProtocol"
 """For ``uvicorn.run(http=...)``: a path, so ``--workers`` processes import it too."""
 
 SEND_AT_ONCE = 64 * 1024

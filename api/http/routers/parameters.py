@@ -9,8 +9,8 @@ from typing import Annotated, Protocol
 from fastapi import Header, Query, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
-from api.auth import Principal
-from api.problems import ReadModelsBehind
+from api.http.auth import Principal
+from api.http.problems import ReadModelsBehind
 from api.services import Services
 from domain.context import RequestContext
 from domain.errors import InvalidValue

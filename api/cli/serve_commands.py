@@ -1,8 +1,8 @@
 """``ledger serve`` (the HTTP API under uvicorn) and ``ledger token`` (a local JWT).
 
-``ledger serve`` runs ``api.app.create_app()`` on the store LEDGER_DATABASE_URL names,
-with the read models following the log in the same process (and signed checkpoints
-issued as ``ledger project`` issues them, when a log signing key exists).
+``ledger serve`` runs ``api.http.app.create_app()`` on the store LEDGER_DATABASE_URL
+names, with the read models following the log in the same process (and signed
+checkpoints issued as ``ledger project`` issues them, when a log signing key exists).
 ``--workers N`` (PostgreSQL) runs N processes, and the read models follow in
 ``ledger project`` instead. It never
 runs without authentication: LEDGER_JWT_SECRET or LEDGER_JWT_PUBLIC_KEY must be set.
@@ -72,7 +72,7 @@ def add_serve(subparsers: Subparsers) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from api.http.app import create_app
     from api.settings import ApiConfigurationError, ApiSettings
 
     if args.demo and not os.environ.get(SECRET_VARIABLE):
@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
     """What every ``ledger serve`` passes uvicorn, one process or several."""
-    from api.http_protocol import PROTOCOL
+    from api.http.protocol import PROTOCOL
 
     return {
         "host": args.host,
@@ -152,7 +152,7 @@ def _serve_workers(args: argparse.Namespace) -> int:
         # mode), whichever worker answers; an operator's own directory is kept.
         os.environ.setdefault(MULTIPROCESS_METRICS, metrics)
         uvicorn.run(
-            "api.serve_commands:app_for_worker",
+            "api.cli.serve_commands:app_for_worker",
             factory=True,
             workers=args.workers,
             **_uvicorn_options(args),
@@ -172,7 +172,7 @@ def _workers(text: str) -> int:
 
 def app_for_worker() -> Any:
     """One worker process's app (``ledger serve --workers N``), from the environment."""
-    from api.app import create_app
+    from api.http.app import create_app
     from api.settings import ApiSettings, LedgerSettings
 
     settings = ApiSettings.from_environment()
@@ -186,7 +186,7 @@ def open_services(settings: LedgerSettings, *, follow: bool = True) -> Services:
     """The API's services built from ``settings``; the read models following the
     log in a thread, issuing checkpoints on the schedule when a log signing key
     exists."""
-    from api.projection_commands import checkpoint_issuer
+    from api.cli.projection_commands import checkpoint_issuer
     from api.services import Services
 
     services = Services.open(settings, follow=False)
@@ -216,7 +216,7 @@ def _prepare_demo(services: Services) -> None:
 
 
 def _print_demo(services: Services, host: str, port: int) -> None:
-    from api.auth import ROLE_NAMES, mint_token
+    from api.http.auth import ROLE_NAMES, mint_token
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
@@ -257,7 +257,7 @@ def _print_demo(services: Services, host: str, port: int) -> None:
 
 
 def add_token(subparsers: Subparsers) -> None:
-    from api.auth import ROLE_NAMES
+    from api.http.auth import ROLE_NAMES
 
     parser = subparsers.add_parser(
         "token",
@@ -298,7 +298,7 @@ def _hours(text: str) -> float:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from api.auth import ROLE_NAMES, mint_token
+    from api.http.auth import ROLE_NAMES, mint_token
 
     secret = os.environ.get(SECRET_VARIABLE)
     if not secret:

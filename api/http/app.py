@@ -9,10 +9,10 @@ from dataclasses import replace
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import problems
 from api.console import STATIC, access_log_page, case_pages, prison_pages, sign_in
-from api.request_log import RequestLog
-from api.routers import (
+from api.http import problems
+from api.http.request_log import RequestLog
+from api.http.routers import (
     access_log,
     cases,
     commands,

@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routers import operations
+from api.http.routers import operations
 
 CORRELATION_HEADER = "X-Correlation-Id"
 _HEADER = CORRELATION_HEADER.lower().encode()

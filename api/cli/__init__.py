@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, NoReturn, TypeAlias, cast
 
 from eventsourcing.persistence import PersistenceError
 
-from api.evidence_commands import REGISTER as EVIDENCE_COMMANDS
-from api.evidence_commands import withhold_private_keys
-from api.projection_commands import PROJECTION_COMMANDS
-from api.record_commands import RECORD_COMMANDS
-from api.replay_commands import REPLAY_COMMANDS
-from api.seed_commands import SEED_COMMANDS
-from api.serve_commands import SERVE_COMMANDS
+from api.cli.evidence_commands import REGISTER as EVIDENCE_COMMANDS
+from api.cli.evidence_commands import withhold_private_keys
+from api.cli.projection_commands import PROJECTION_COMMANDS
+from api.cli.record_commands import RECORD_COMMANDS
+from api.cli.replay_commands import REPLAY_COMMANDS
+from api.cli.seed_commands import SEED_COMMANDS
+from api.cli.serve_commands import SERVE_COMMANDS
 from api.settings import LedgerSettings, SettingsError
 from domain.errors import DomainError
 from domain.prisons import PrisonRegisterError

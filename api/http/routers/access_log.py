@@ -33,15 +33,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.auth import ROLE_NAMES, Principal, Role, requires
-from api.problems import PROBLEM_RESPONSES
-from api.routers.parameters import (
+from api.http.auth import ROLE_NAMES, Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES
+from api.http.routers.parameters import (
     PRISONER_NUMBER,
     MinPosition,
     read_timeout,
     wait_for_position,
 )
-from api.row_models import RowModel
+from api.http.row_models import RowModel
 from api.services import Services, services
 from projections.access_log import ACCESS_LOG
 

@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from api.auth import Principal, Role, requires
-from api.problems import PROBLEM_RESPONSES, PrisonNotFound
-from api.routers.parameters import PRISON_CODE
+from api.http.auth import Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES, PrisonNotFound
+from api.http.routers.parameters import PRISON_CODE
 from api.services import Services, services
 from domain.errors import UnknownPrison
 from domain.prisons import Prison, PrisonCategory, PrisonType

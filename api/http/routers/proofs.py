@@ -30,11 +30,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Principal, Role, requires
 from api.case_bundles import BundleRefused, export_case_bundle
-from api.problems import PROBLEM_RESPONSES, problem
-from api.routers.access_log import record_case_read
-from api.routers.parameters import PRISONER_NUMBER
+from api.http.auth import Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES, problem
+from api.http.routers.access_log import record_case_read
+from api.http.routers.parameters import PRISONER_NUMBER
 from api.services import Services, services
 from evidence.bundle import tlog_proof
 from evidence.database import EvidenceStore, StoredCheckpoint, evidence_store

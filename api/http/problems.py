@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from api.auth import Forbidden, NotAuthenticated
+from api.http.auth import Forbidden, NotAuthenticated
 from domain import errors
 
 PROBLEM_JSON = "application/problem+json"

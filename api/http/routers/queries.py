@@ -5,7 +5,7 @@ configured ``read_your_writes_timeout``, for the read models to include that pos
 of the log. It never answers without it: a position past the log's head is 422, and
 one the read models do not reach in time is 503 with ``Retry-After``.
 
-Who may read what (DESIGN section 8; ``api/auth.py`` names the roles):
+Who may read what (DESIGN section 8; ``api/http/auth.py`` names the roles):
 
 =====================================  ========  ==========  =========  ========  =====
 endpoint                               recorder  inspector,  consumer   admin     none
@@ -31,10 +31,10 @@ endpoint                               recorder  inspector,  consumer   admin   
 - Indicators and the league table are per-prison counts and rates with no case data,
   published for governors and the public: every authenticated role, admin included.
 - A person's read of a timeline is recorded in the access log
-  (``api/routers/access_log.py``); the list queries here are not reads of a case and
-  are not recorded.
+  (``api/http/routers/access_log.py``); the list queries here are not reads of a case
+  and are not recorded.
 - A prison the register does not hold is 404, whoever asks
-  (``api/routers/prisons.py``).
+  (``api/http/routers/prisons.py``).
 """
 
 from __future__ import annotations
@@ -45,19 +45,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from api.auth import Forbidden, Principal, Role, requires
-from api.problems import PROBLEM_RESPONSES
-from api.routers.access_log import record_case_read
-from api.routers.cases import CaseState
-from api.routers.parameters import (
+from api.http.auth import Forbidden, Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES
+from api.http.routers.access_log import record_case_read
+from api.http.routers.cases import CaseState
+from api.http.routers.parameters import (
     PRISON_CODE,
     PRISONER_NUMBER,
     MinPosition,
     read_timeout,
     wait_for_position,
 )
-from api.routers.prisons import known_prison
-from api.row_models import RowModel
+from api.http.routers.prisons import known_prison
+from api.http.row_models import RowModel
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
 from domain.errors import CaseNotFound, InvalidValue, OfficerNotFound

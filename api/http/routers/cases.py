@@ -1,7 +1,7 @@
 """Cases: a case's current state, and the replay of it as it stood or was known.
 
 The commands that record on a case (the reception among them) are in
-``api.routers.commands``, generated from the domain's declarations.
+``api.http.routers.commands``, generated from the domain's declarations.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Forbidden, Principal, Role, requires
-from api.problems import PROBLEM_RESPONSES
-from api.routers.access_log import record_case_read
-from api.routers.parameters import (
+from api.http.auth import Forbidden, Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES
+from api.http.routers.access_log import record_case_read
+from api.http.routers.parameters import (
     PRISONER_NUMBER,
     MinPosition,
     read_timeout,
     wait_for_position,
 )
-from api.row_models import RowModel
+from api.http.row_models import RowModel
 from api.services import Services, services
 from domain.errors import CaseNotFound, InvalidValue
 from projections.case_state import CASE_STATE, row_of

@@ -77,8 +77,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
-from api.auth import Principal, Role, requires
-from api.problems import PROBLEM_RESPONSES
+from api.http.auth import Principal, Role, requires
+from api.http.problems import PROBLEM_RESPONSES
 from api.services import Services, services
 from api.settings import ApiSettings
 from domain.errors import InvalidValue

@@ -1,0 +1,1 @@
+"""The HTTP API: the app, authentication, problem details and the routers."""
