@@ -140,6 +140,12 @@ _DATA_FIELDS: dict[type[RecordedEvent], dict[str, Any]] = {}
 class CaseEvent(RecordedEvent):
     """An event in one person's case history."""
 
+    @property
+    def destination(self) -> str | None:
+        """The prison the person is held at from this event on, when the event takes
+        them there (a reception, a transfer); None for every other event."""
+        return None
+
 
 class CaseOpened(CaseEvent, Aggregate.Created):
     """A case is opened by the first reception under a prisoner number."""
@@ -166,6 +172,10 @@ class PrisonerReceived(CaseEvent):
     legal_status: codes.LegalStatus
     sentence_days: SentenceDays | None
     personal_details: PersonalDetails
+
+    @property
+    def destination(self) -> str | None:
+        return self.received_into
 
     def summary(self) -> str:
         return (
@@ -339,6 +349,10 @@ class Transferred(CaseEvent):
     from_prison: PrisonCode
     to_prison: PrisonCode
     movement_reason: codes.TransferReason
+
+    @property
+    def destination(self) -> str | None:
+        return self.to_prison
 
     def summary(self) -> str:
         return f"Transferred {self.from_prison} to {self.to_prison}"

@@ -104,7 +104,7 @@ def counts_for(events: Sequence[CaseEvent]) -> Counter[tuple[str, str, str]]:
                 counts[(prison, month_of(at), "incidents")] += 1
                 if incident_type == "self_harm":
                     counts[(prison, month_of(at), "self_harm")] += 1
-            case Transferred(to_prison=prison):
+            case Transferred(destination=str(prison)):
                 pass
     return counts
 

@@ -37,7 +37,7 @@ def stays_of(events: Sequence[CaseEvent]) -> list[tuple[Any, ...]]:
         match event:
             case PrisonerReceived(booking_no=booking, received_into=prison):
                 stays.append([booking, prison, at, None])
-            case Transferred(to_prison=prison) if stays and stays[-1][3] is None:
+            case Transferred(destination=prison) if stays and stays[-1][3] is None:
                 stays[-1][3] = at
                 stays.append([stays[-1][0], prison, at, None])
             case Released() if stays and stays[-1][3] is None:

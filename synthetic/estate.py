@@ -525,15 +525,8 @@ class EstateGenerator:
             return
         to = self.rng.choice(options)
         self._deallocate_all(case, ctx, reason="transferred")
-        case.execute(
-            ctx,
-            RecordTransfer(
-                to_prison=to,
-                movement_reason=self.rng.choice(
-                    ("NOTR", "NOTR", "OVCROW", "SEC", "COMP")
-                ),
-            ),
-        )
+        reason = self.rng.choice(("NOTR", "NOTR", "OVCROW", "SEC", "COMP"))
+        case.execute(ctx, RecordTransfer(to, reason))
         self._allocate(case, to, day + timedelta(days=1), end)
 
     def _prepare_release(

@@ -93,7 +93,3 @@ def main(argv: list[str] | None = None) -> int:
         # Refused input (a bad prisoner number, prison code, date): say which rule.
         print(f"ledger: {e}", file=sys.stderr)
         return EXIT_REFUSED
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
