@@ -40,6 +40,7 @@ from domain.identifiers import (
     PrisonerNumber,
 )
 from domain.values import (
+    Check,
     CorrectedFields,
     EventVersion,
     Minutes,
@@ -49,7 +50,7 @@ from domain.values import (
     SentenceDays,
     Text,
     TierChangeLevel,
-    check_value,
+    checker,
     declared_fields,
 )
 
@@ -77,9 +78,8 @@ class Command:
     """One valid set of fields, for the API's documentation."""
 
     def __post_init__(self) -> None:
-        for name, hint in command_fields(type(self)).items():
-            checked = check_value(hint, name, getattr(self, name))
-            object.__setattr__(self, name, checked)
+        for name, check in _checks(type(self)):
+            object.__setattr__(self, name, check(name, getattr(self, name)))
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> Self:
@@ -113,6 +113,16 @@ def command_fields(cls: type[Command]) -> dict[str, Any]:
 
 
 _FIELDS: dict[type[Command], dict[str, Any]] = {}
+_CHECKS: dict[type[Command], tuple[tuple[str, Check], ...]] = {}
+
+
+def _checks(cls: type[Command]) -> tuple[tuple[str, Check], ...]:
+    found = _CHECKS.get(cls)
+    if found is None:
+        found = _CHECKS[cls] = tuple(
+            (name, checker(hint)) for name, hint in command_fields(cls).items()
+        )
+    return found
 
 
 def plain(value: Any) -> Any:

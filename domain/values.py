@@ -16,9 +16,10 @@ every reader that works in UTC.
 
 from __future__ import annotations
 
+import functools
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -259,47 +260,89 @@ def optional_arm(hint: Any) -> Any | None:
     return None
 
 
+Check = Callable[[str, Any], Any]
+"""A compiled check: (field, value) -> the value checked, or InvalidValue."""
+
+
 def check_value(hint: Any, field: str, value: Any) -> Any:
     """``value`` checked against the declared type ``hint`` (and made that type), or
     InvalidValue naming ``field``."""
+    return checker(hint)(field, value)
+
+
+@cache
+def checker(hint: Any) -> Check:
+    """The check a declared type stands for, worked out once per type: a command is
+    checked on every request, and reading a declaration is most of the cost."""
     if get_origin(hint) is Annotated:
         # ``Annotated[str, PrisonCode]``: a plain type for the type checker, and the
         # rules that check it (a code list, or anything with ``check``).
         base, *rules = get_args(hint)
-        checked = value if is_carrier(base) else check_value(base, field, value)
-        if checked is not None:
-            for rule in rules:
-                if isinstance(rule, type) and issubclass(rule, StrEnum):
-                    checked = _code(rule, field, checked)
-                else:
-                    checked = rule.check(field, checked)
-        return checked
+        first = None if is_carrier(base) else checker(base)
+        steps = [
+            functools.partial(_code, rule)
+            if isinstance(rule, type) and issubclass(rule, StrEnum)
+            else rule.check
+            for rule in rules
+        ]
+
+        def annotated(field: str, value: Any) -> Any:
+            checked = value if first is None else first(field, value)
+            if checked is not None:
+                for step in steps:
+                    checked = step(field, checked)
+            return checked
+
+        return annotated
     arm = optional_arm(hint)
     if arm is not None:
-        return None if value is None else check_value(arm, field, value)
-    if value is None:
-        raise InvalidValue(field, f"{field} is required")
+        inner = checker(arm)
+        return lambda field, value: None if value is None else inner(field, value)
+    return _required(_plain_checker(hint))
+
+
+def _required(check: Check) -> Check:
+    def required(field: str, value: Any) -> Any:
+        if value is None:
+            raise InvalidValue(field, f"{field} is required")
+        return check(field, value)
+
+    return required
+
+
+def _plain_checker(hint: Any) -> Check:
     if get_origin(hint) in (tuple, list, Sequence):
         (item,) = get_args(hint)[:1]
-        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
-            raise InvalidValue(field, f"{field} must be a list")
-        if len(value) > MAX_ITEMS:
-            raise InvalidValue(field, f"{field} may hold at most {MAX_ITEMS} items")
-        return tuple(check_value(item, field, v) for v in value)
+        each = checker(item)
+
+        def items(field: str, value: Any) -> Any:
+            if isinstance(value, str | bytes | Mapping) or not isinstance(
+                value, Sequence
+            ):
+                raise InvalidValue(field, f"{field} must be a list")
+            if len(value) > MAX_ITEMS:
+                raise InvalidValue(field, f"{field} may hold at most {MAX_ITEMS} items")
+            return tuple(each(field, v) for v in value)
+
+        return items
     if hint is bool:
-        if not isinstance(value, bool):
-            raise InvalidValue(field, f"{field} must be true or false")
-        return value
+        return _boolean
     if hint is datetime:
-        return _moment(field, value)
+        return _moment
     if hint is date:
-        return _date(field, value)
+        return _date
     if isinstance(hint, type) and issubclass(hint, StrEnum):
-        return _code(hint, field, value)
-    check = getattr(hint, "check", None)
+        return functools.partial(_code, hint)
+    check: Check | None = getattr(hint, "check", None)
     if check is None:
-        raise TypeError(f"{field}: {hint!r} is not one of the domain's checked types")
-    return check(field, value)
+        raise TypeError(f"{hint!r} is not one of the domain's checked types")
+    return check
+
+
+def _boolean(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue(field, f"{field} must be true or false")
+    return value
 
 
 @cache
