@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from api import auth
+from api.http import auth
 from api.http.auth import ROLE_NAMES, NotAuthenticated, decode_token, mint_token
 from api.settings import ApiSettings
 
