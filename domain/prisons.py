@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.errors import UnknownPrison
 
@@ -198,20 +198,8 @@ def _prisons_in(document: Any) -> list[Prison]:
             raise ValueError(f"{where} has unknown keys: {', '.join(unknown)}")
         if missing:
             raise ValueError(f"{where} lacks: {', '.join(missing)}")
-        try:
-            kind = PrisonType(entry["type"])
-        except ValueError:
-            allowed = ", ".join(t.value for t in PrisonType)
-            raise ValueError(
-                f"{where}: type {entry['type']!r} is not one of {allowed}"
-            ) from None
-        try:
-            category = PrisonCategory(entry["category"])
-        except ValueError:
-            allowed = ", ".join(c.value for c in PrisonCategory)
-            raise ValueError(
-                f"{where}: category {entry['category']!r} is not one of {allowed}"
-            ) from None
+        kind = _code_of(PrisonType, entry, "type", where)
+        category = _code_of(PrisonCategory, entry, "category", where)
         prison = Prison(
             entry["code"], entry["name"], kind, category, entry.get("active", True)
         )
@@ -220,6 +208,22 @@ def _prisons_in(document: Any) -> list[Prison]:
         seen.add(prison.code)
         prisons.append(prison)
     return prisons
+
+
+Code = TypeVar("Code", bound=StrEnum)
+
+
+def _code_of(
+    codes: type[Code], entry: Mapping[str, Any], field: str, where: str
+) -> Code:
+    """``entry[field]`` as one of ``codes``; a ValueError naming those allowed."""
+    try:
+        return codes(entry[field])
+    except ValueError:
+        allowed = ", ".join(c.value for c in codes)
+        raise ValueError(
+            f"{where}: {field} {entry[field]!r} is not one of {allowed}"
+        ) from None
 
 
 _HMP = PrisonType.HMP

@@ -49,6 +49,21 @@ def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _release_day(name: str, field: str) -> Column[Case]:
+    """The day ``field`` of the release date that matters most, as text."""
+    return Column(name, TEXT, lambda c: _day(_release(c, field)), nullable=True)
+
+
+def _screened_at(stage: str) -> Column[Case]:
+    """The time of the case's ``stage`` health screening, as text."""
+    return Column(
+        f"{stage}_screening_at",
+        TEXT,
+        lambda c: moment(c.screenings.get(stage)),
+        nullable=True,
+    )
+
+
 CASE_STATE: Table[Case] = Table(
     "case_state",
     (
@@ -84,34 +99,12 @@ CASE_STATE: Table[Case] = Table(
         Column(
             "release_date_type", TEXT, lambda c: _release(c, "date_type"), nullable=True
         ),
-        Column(
-            "release_date",
-            TEXT,
-            lambda c: _day(_release(c, "release_date")),
-            nullable=True,
-        ),
-        Column(
-            "release_on", TEXT, lambda c: _day(_release(c, "release_on")), nullable=True
-        ),
+        _release_day("release_date", "release_date"),
+        _release_day("release_on", "release_on"),
         Column("release_flagged", FLAG, lambda c: bool(_release(c, "flagged"))),
-        Column(
-            "early_release_date",
-            TEXT,
-            lambda c: _day(_release(c, "approved_date")),
-            nullable=True,
-        ),
-        Column(
-            "initial_screening_at",
-            TEXT,
-            lambda c: moment(c.screenings.get("initial")),
-            nullable=True,
-        ),
-        Column(
-            "comprehensive_screening_at",
-            TEXT,
-            lambda c: moment(c.screenings.get("comprehensive")),
-            nullable=True,
-        ),
+        _release_day("early_release_date", "approved_date"),
+        _screened_at("initial"),
+        _screened_at("comprehensive"),
         Column("resettlement_finished", INTEGER, lambda c: resettlement_progress(c)[0]),
         Column("resettlement_total", INTEGER, lambda c: resettlement_progress(c)[1]),
         Column("merged_into", TEXT, lambda c: c.merged_into, nullable=True),

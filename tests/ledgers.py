@@ -1,13 +1,20 @@
-"""Test helpers for the ledger: contexts, receptions, a JourneyLedger on a store."""
+"""Test helpers for the ledger: contexts, the commands tests record most (receptions,
+risk assessments, incidents), a JourneyLedger on a store."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import count
 from typing import Any
 
 from api.settings import LedgerSettings
 from api.wiring import open_ledger
-from domain.commands import ReceivePrisoner
+from domain.commands import (
+    IncidentPerson,
+    ReceivePrisoner,
+    RecordIncident,
+    RecordRiskAssessment,
+)
 from domain.context import RequestContext
 from domain.ledger import JourneyLedger
 
@@ -26,16 +33,59 @@ def ctx(**overrides: Any) -> RequestContext:
     return RequestContext(**values)
 
 
-def receive(ledger: JourneyLedger, number: str, prison: str = "LEI", **kw: Any) -> int:
-    """Receive a person on remand; returns the case's version."""
+def reception(**overrides: Any) -> ReceivePrisoner:
+    """A new reception of a synthetic person on remand, but for ``overrides``."""
     fields: dict[str, Any] = {
         "booking_no": "10001A",
         "movement_reason": "N",
         "legal_status": "remand",
         "personal_details": {"first_name": "Testy", "last_name": "McTestface"},
     }
-    fields.update(kw)
-    return ledger.record(ctx(prison=prison), number, ReceivePrisoner(**fields)).version
+    fields.update(overrides)
+    return ReceivePrisoner(**fields)
+
+
+def receive(
+    ledger: JourneyLedger,
+    number: str,
+    prison: str = "LEI",
+    *,
+    occurred_at: datetime | None = None,
+    **kw: Any,
+) -> int:
+    """Receive a person on remand (``reception`` with ``kw``); returns the case's
+    version."""
+    context = ctx(prison=prison, occurred_at=occurred_at)
+    return ledger.record(context, number, reception(**kw)).version
+
+
+def risk_assessment(**overrides: Any) -> RecordRiskAssessment:
+    """Tier B, two levels of change, high risk of serious harm, but for
+    ``overrides``."""
+    fields: dict[str, Any] = {
+        "tier": "B",
+        "tier_change_level": 2,
+        "rosh": "high",
+        "likelihood_of_reoffending": "medium",
+        "assessor": "Dr Synthetic",
+    }
+    fields.update(overrides)
+    return RecordRiskAssessment(**fields)
+
+
+def incident(*people: IncidentPerson, **overrides: Any) -> RecordIncident:
+    """A serious self-harm in Healthcare involving ``people``, but for
+    ``overrides``."""
+    fields: dict[str, Any] = {
+        "incident_ref": "IR-2025-000001",
+        "incident_type": "self_harm",
+        "location": "Healthcare",
+        "severity": "serious",
+        "narrative": "Synthetic.",
+        "people": people,
+    }
+    fields.update(overrides)
+    return RecordIncident(**fields)
 
 
 def ledger_on(url: str, **settings: str) -> JourneyLedger:

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from domain.commands import RecordRiskAssessment
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, receive
+from tests.ledgers import ctx, receive, risk_assessment
 
 NUMBER = "A1234BC"
 
@@ -32,13 +31,7 @@ def point_the_cli_at(
 def tiered_case(ledger: JourneyLedger) -> None:
     """A1234BC received at LEI and assessed tier C: versions 1-3."""
     receive(ledger, NUMBER)
-    assessed = RecordRiskAssessment(
-        tier="C",
-        tier_change_level=2,
-        rosh="medium",
-        likelihood_of_reoffending="low",
-        assessor="Dr Synthetic",
-    )
+    assessed = risk_assessment(tier="C", rosh="medium", likelihood_of_reoffending="low")
     ledger.record(ctx(), NUMBER, assessed)
 
 

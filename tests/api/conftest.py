@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.http.auth import ROLE_NAMES, mint_token
 from api.settings import ApiSettings
+from domain.ledger import JourneyLedger
+from tests.api.bundles import export, point_the_cli_at, tiered_case
 
 SECRET = "test-secret-for-synthetic-tokens-only"
 
@@ -68,3 +70,24 @@ def api(
     app = create_app(settings, url=store_url)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client)
+
+
+@pytest.fixture
+def log_key(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI pointed at the store, with a log signing key made for it: its file."""
+    return point_the_cli_at(store_url, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def case_file(
+    ledger: JourneyLedger,
+    log_key: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Path:
+    """The case of ``tiered_case`` exported by the CLI, signed with ``log_key``: the
+    bundle's file."""
+    tiered_case(ledger)
+    path = tmp_path / "case.json"
+    export(path, capsys)
+    return path

@@ -12,15 +12,12 @@ from datetime import UTC, datetime, timedelta
 from domain.commands import (
     AllocateOfficer,
     IncidentPerson,
-    ReceivePrisoner,
     RecordHealthScreening,
-    RecordIncident,
-    RecordRiskAssessment,
     RegisterOfficer,
 )
 from domain.ledger import JourneyLedger
 from tests.api.conftest import Api
-from tests.ledgers import ctx
+from tests.ledgers import ctx, incident, receive, reception, risk_assessment
 
 A = "A1234BC"  # at LEI: screened, tiered, an incident, a key worker
 B = "B2345CD"  # at LEI: received 3 days ago, never screened (overdue)
@@ -49,42 +46,29 @@ def seed(api: Api) -> Seeded:
     ledger = ledger_of(api)
     now = datetime.now(UTC)
     days = [now - timedelta(days=n) for n in range(21)]
-    ledger.record(
-        ctx(occurred_at=days[20]),
+    receive(
+        ledger,
         A,
-        ReceivePrisoner(
-            booking_no="38412A",
-            movement_reason="I",
-            legal_status="sentenced",
-            sentence_days=700,
-            personal_details={"first_name": FIRST_NAME, "last_name": "Example"},
-        ),
+        occurred_at=days[20],
+        booking_no="38412A",
+        movement_reason="I",
+        legal_status="sentenced",
+        sentence_days=700,
+        personal_details={"first_name": FIRST_NAME, "last_name": "Example"},
     )
     ledger.record(
         ctx(occurred_at=days[20] + timedelta(hours=3)),
         A,
         RecordHealthScreening(stage="initial", outcome="screened"),
     )
-    ledger.record(
-        ctx(occurred_at=days[15]),
-        A,
-        RecordRiskAssessment(
-            tier="B",
-            tier_change_level=2,
-            rosh="high",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
-    )
+    ledger.record(ctx(occurred_at=days[15]), A, risk_assessment())
     ledger.record_incident(
         ctx(occurred_at=days[10]),
-        RecordIncident(
+        incident(
+            IncidentPerson(prisoner_number=A, role="involved"),
             incident_ref="IR-2025-000123",
-            incident_type="self_harm",
             location="A wing",
-            severity="serious",
             narrative=NARRATIVE,
-            people=(IncidentPerson(prisoner_number=A, role="involved"),),
         ),
     )
     ledger.register_officer(
@@ -98,22 +82,17 @@ def seed(api: Api) -> Seeded:
         A,
         AllocateOfficer(officer_id=OFFICER, role="key_worker", reason="new arrival"),
     )
-    ledger.record(
-        ctx(occurred_at=days[3]),
+    receive(
+        ledger,
         B,
-        ReceivePrisoner(
-            booking_no="38413B",
-            movement_reason="N",
-            legal_status="remand",
-            personal_details={"first_name": "Bo", "last_name": "Example"},
-        ),
+        occurred_at=days[3],
+        booking_no="38413B",
+        personal_details={"first_name": "Bo", "last_name": "Example"},
     )
     last = ledger.record(
         ctx(prison="MDI", occurred_at=days[5]),
         C,
-        ReceivePrisoner(
-            booking_no="38414C", movement_reason="N", legal_status="remand"
-        ),
+        reception(booking_no="38414C", personal_details=None),
     )
     assert last.position is not None
     # Reads without min_position answer from the read models: let them catch up

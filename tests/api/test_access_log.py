@@ -16,7 +16,7 @@ from projections.catalogue import READ_MODELS
 from projections.rebuild import rebuild
 from tests.api.conftest import Api, bearer
 from tests.api.journeys import A, ledger_of, seed
-from tests.api.test_queries import ROLES, headers_for
+from tests.api.test_queries import expected_statuses, statuses_of
 
 MATRIX: dict[str, tuple[int, int, int, int, int, int, int]] = {
     #                       rec-in rec-out insp inv  cons admin none
@@ -38,17 +38,7 @@ def access_log(api: Api, who: str = "inspector", **params: Any) -> dict[str, Any
 
 def test_who_may_read_the_access_log(api: Api) -> None:
     seed(api)
-    found = {
-        (path, who): api.client.get(path, headers=headers_for(who)).status_code
-        for path in MATRIX
-        for who in ROLES
-    }
-    expected = {
-        (path, who): status
-        for path, statuses in MATRIX.items()
-        for who, status in zip(ROLES, statuses, strict=True)
-    }
-    assert found == expected
+    assert statuses_of(api, MATRIX) == expected_statuses(MATRIX)
 
 
 def test_a_persons_read_is_recorded_sealed_and_leaves_the_case_alone(

@@ -14,16 +14,10 @@ from eventsourcing.cipher import AESCipher
 from api.case_bundles import verify_case_bundle
 from api.cli import main
 from domain.identifiers import case_id
-from domain.ledger import JourneyLedger
 from evidence.keys import load_key_file
-from tests.api.bundles import NUMBER, export, point_the_cli_at, tiered_case
+from tests.api.bundles import NUMBER, export, tiered_case
 from tests.api.conftest import RECEPTION, Api, token
 from tests.ledgers import ledger_on
-
-
-@pytest.fixture
-def log_key(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return point_the_cli_at(store_url, tmp_path, monkeypatch)
 
 
 def verify_bundle_file(
@@ -47,14 +41,8 @@ def tier_event(bundle: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_an_untouched_bundle_is_ok_and_names_the_prisoner(
-    ledger: JourneyLedger,
-    log_key: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case_file: Path, log_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tiered_case(ledger)
-    case_file = tmp_path / "case.json"
-    export(case_file, capsys)
     vkey = load_key_file(log_key).vkey()
     status, out, err = verify_bundle_file(case_file, vkey, capsys)
     assert status == 0, err
@@ -65,14 +53,9 @@ def test_an_untouched_bundle_is_ok_and_names_the_prisoner(
 
 
 def test_an_edited_readable_view_fails_naming_the_event_and_the_field(
-    ledger: JourneyLedger,
-    log_key: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case_file: Path, log_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tiered_case(ledger)
-    case_file = tmp_path / "case.json"
-    bundle = export(case_file, capsys)
+    bundle = json.loads(case_file.read_text())
     event = tier_event(bundle)
     decoded = event["decoded"]
     assert isinstance(decoded, dict) and decoded["tier"] == "C"
@@ -88,14 +71,9 @@ def test_an_edited_readable_view_fails_naming_the_event_and_the_field(
 
 
 def test_a_bundle_that_names_another_prisoner_fails(
-    ledger: JourneyLedger,
-    log_key: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    case_file: Path, log_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tiered_case(ledger)
-    case_file = tmp_path / "case.json"
-    bundle = export(case_file, capsys)
+    bundle = json.loads(case_file.read_text())
     bundle["subject"] = {"prisoner_number": "B2345CD"}
     case_file.write_text(json.dumps(bundle))
     vkey = load_key_file(log_key).vkey()

@@ -19,6 +19,7 @@ from domain.commands import (
     MergeCases,
     OpenAcct,
     ReceivePrisoner,
+    RecordNeedsAssessment,
     RegisterOfficer,
     SetReleaseDate,
     StartTemporaryRelease,
@@ -179,16 +180,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "needs-assessments": Command(
         on_case("needs-assessments"),
-        {
-            "substance_misuse": True,
-            "learning_difficulty_or_disability": False,
-            "literacy_level": "entry_3",
-            "numeracy_level": "level_1",
-            "has_id": False,
-            "has_bank_account": True,
-            "housing_on_release": "not_known",
-            "caring_responsibilities": False,
-        },
+        {**RecordNeedsAssessment.example, "caring_responsibilities": False},
     ),
     "risk-assessments": Command(
         on_case("risk-assessments"),

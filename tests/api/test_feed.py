@@ -29,7 +29,7 @@ from tests.api.journeys import (
     ledger_of,
     seed,
 )
-from tests.api.test_queries import ROLES, headers_for
+from tests.api.test_queries import expected_statuses, statuses_of
 from tests.ledgers import ctx
 
 MATRIX: dict[str, tuple[int, int, int, int, int, int, int]] = {
@@ -79,17 +79,7 @@ def test_every_event_class_has_a_stable_event_type() -> None:
 
 def test_who_may_read_the_feed(api: Api) -> None:
     seed(api)
-    found = {
-        (path, who): api.client.get(path, headers=headers_for(who)).status_code
-        for path in MATRIX
-        for who in ROLES
-    }
-    expected = {
-        (path, who): status
-        for path, statuses in MATRIX.items()
-        for who, status in zip(ROLES, statuses, strict=True)
-    }
-    assert found == expected
+    assert statuses_of(api, MATRIX) == expected_statuses(MATRIX)
 
 
 def test_pages_in_log_order_with_a_cursor(api: Api) -> None:

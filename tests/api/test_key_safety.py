@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from domain.ledger import JourneyLedger
 from evidence.keys import load_key_file
-from tests.api.bundles import NUMBER, export, point_the_cli_at, tiered_case
-
-
-@pytest.fixture
-def log_key(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return point_the_cli_at(store_url, tmp_path, monkeypatch)
+from tests.api.bundles import NUMBER
 
 
 def key_material(key_file: Path) -> list[str]:
@@ -36,14 +30,11 @@ def assert_nothing_of(key_file: Path, printed: str) -> None:
 
 
 def test_a_private_key_given_for_a_verifier_key_is_refused_unprinted(
-    ledger: JourneyLedger,
+    case_file: Path,
     log_key: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    tiered_case(ledger)
-    case_file = tmp_path / "case.json"
-    export(case_file, capsys)
     witness_key = tmp_path / "witness.key"
     witness = ["--name", "inspectorate.example/witness", "--file", str(witness_key)]
     assert main(["keys", "init", "--witness", *witness]) == 0

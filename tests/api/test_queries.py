@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +28,27 @@ def headers_for(who: str) -> dict[str, str]:
     if who == "recorder_out":
         return bearer("recorder", ("BMI",))
     return bearer(who)
+
+
+def statuses_of(api: Api, paths: Iterable[str]) -> dict[tuple[str, str], int]:
+    """The status of a GET of each path by each caller of ``ROLES``."""
+    return {
+        (path, who): api.client.get(path, headers=headers_for(who)).status_code
+        for path in paths
+        for who in ROLES
+    }
+
+
+def expected_statuses(
+    matrix: Mapping[str, Sequence[int]],
+) -> dict[tuple[str, str], int]:
+    """A matrix of statuses, a column for each caller of ``ROLES``, by path and
+    caller."""
+    return {
+        (path, who): status
+        for path, statuses in matrix.items()
+        for who, status in zip(ROLES, statuses, strict=True)
+    }
 
 
 def get(api: Api, who: str, path: str, **params: Any) -> Any:
@@ -61,12 +83,7 @@ def test_who_may_read_what(api: Api) -> None:
             found[path, who] = reply.status_code
             if reply.status_code >= 400:
                 assert reply.headers["content-type"] == "application/problem+json"
-    expected = {
-        (path, who): status
-        for path, statuses in MATRIX.items()
-        for who, status in zip(ROLES, statuses, strict=True)
-    }
-    assert found == expected
+    assert found == expected_statuses(MATRIX)
 
 
 def test_timeline(api: Api) -> None:

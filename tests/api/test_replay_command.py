@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,15 +14,12 @@ from domain.commands import (
     CorrectEvent,
     IncidentPerson,
     OpenAcct,
-    ReceivePrisoner,
-    RecordIncident,
     RecordRelease,
-    RecordRiskAssessment,
 )
 from domain.events import CaseEvent
 from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, ledger_on
+from tests.ledgers import ctx, incident, receive, risk_assessment
 
 PN = "A1234BC"
 
@@ -34,53 +29,30 @@ def on(day: int, hour: int = 9) -> datetime:
 
 
 @pytest.fixture
-def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = "sqlite:///" + str(tmp_path / "ledger.db")
-    monkeypatch.setenv("LEDGER_DATABASE_URL", url)
-    return url
-
-
-@pytest.fixture
-def ledger(url: str) -> Iterator[JourneyLedger]:
-    app = ledger_on(url)
-    yield app
-    app.close()
+def store_url(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Only SQLite, the store the command is pointed at (the shared ``ledger`` is
+    on it)."""
+    monkeypatch.setenv("LEDGER_DATABASE_URL", sqlite_url)
+    return sqlite_url
 
 
 @pytest.fixture
 def journey(ledger: JourneyLedger) -> dict[str, Any]:
     """Received 1 March, tiered B on the 2nd (corrected to C later), an incident on
     the 3rd, a late-keyed ACCT opened on the 4th, released on the 20th."""
-    ledger.record(
-        ctx(occurred_at=on(1)),
-        PN,
-        ReceivePrisoner(
-            booking_no="10001A",
-            movement_reason="N",
-            legal_status="remand",
-            personal_details={"first_name": "Testy", "last_name": "McTestface"},
-        ),
-    )
+    receive(ledger, PN, occurred_at=on(1))
     tiered = ledger.record(
-        ctx(occurred_at=on(2)),
-        PN,
-        RecordRiskAssessment(
-            tier="B",
-            tier_change_level=1,
-            rosh="high",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
+        ctx(occurred_at=on(2)), PN, risk_assessment(tier_change_level=1)
     ).version
     ledger.record_incident(
         ctx(occurred_at=on(3)),
-        RecordIncident(
+        incident(
+            IncidentPerson(prisoner_number=PN, role="perpetrator"),
             incident_ref="IR-2025-000123",
             incident_type="fight",
             location="A wing",
             severity="minor",
             narrative="a private account",
-            people=(IncidentPerson(prisoner_number=PN, role="perpetrator"),),
         ),
     )
     correction = ledger.record(
@@ -180,7 +152,7 @@ def test_before_the_case_existed(
 
 
 def test_unknown_prisoner_and_bad_input(
-    url: str, capsys: pytest.CaptureFixture[str]
+    store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["replay", "Z9999ZZ"]) == 1
     captured = capsys.readouterr()

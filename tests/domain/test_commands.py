@@ -14,10 +14,8 @@ from domain.commands import (
     EndTemporaryRelease,
     IncidentPerson,
     OpenAcct,
-    ReceivePrisoner,
     RecordDrugTest,
     RecordHealthScreening,
-    RecordIncident,
     RecordNeedsAssessment,
     RecordRelease,
     RecordResettlementStep,
@@ -30,7 +28,7 @@ from domain.commands import (
 )
 from domain.events import CASE_EVENTS
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, receive
+from tests.ledgers import ctx, incident, receive, reception, risk_assessment
 
 PN = "A1234BC"
 
@@ -47,7 +45,7 @@ def test_first_reception_opens_a_case_with_a_booking(ledger: JourneyLedger) -> N
     result = ledger.record(
         ctx(prison="MDI"),
         PN,
-        ReceivePrisoner(
+        reception(
             booking_no="38412A",
             movement_reason="I",
             legal_status="sentenced",
@@ -80,9 +78,7 @@ def test_every_event_carries_the_recording_metadata(ledger: JourneyLedger) -> No
             occurred_at=when,
         ),
         PN,
-        ReceivePrisoner(
-            booking_no="10001A", movement_reason="N", legal_status="remand"
-        ),
+        reception(personal_details=None),
     )
     event = list(ledger.events.get(ledger.case(PN).id))[-1]
     assert event.occurred_at == when
@@ -103,13 +99,7 @@ def test_a_resent_command_stores_nothing_and_returns_the_first_result(
     ledger: JourneyLedger,
 ) -> None:
     receive(ledger, PN)
-    assessment = RecordRiskAssessment(
-        tier="B",
-        tier_change_level=2,
-        rosh="high",
-        likelihood_of_reoffending="medium",
-        assessor="Dr Synthetic",
-    )
+    assessment = risk_assessment()
     first = ledger.record(ctx(source_ref="oasys-17"), PN, assessment)
     stored = count_stored(ledger)
     again = ledger.record(ctx(source_ref="oasys-17"), PN, assessment)
@@ -200,12 +190,11 @@ def test_assessments_and_plans_update_the_case(ledger: JourneyLedger) -> None:
     ledger.record(
         ctx(),
         PN,
-        RecordRiskAssessment(
+        risk_assessment(
             tier="A",
             tier_change_level=3,
             rosh="very_high",
             likelihood_of_reoffending="high",
-            assessor="Dr Synthetic",
         ),
     )
     ledger.record(
@@ -252,9 +241,7 @@ def test_bad_codes_are_refused_naming_the_field(ledger: JourneyLedger) -> None:
         ledger.record(
             ctx(),
             "a1234bc",
-            ReceivePrisoner(
-                booking_no="10001A", movement_reason="N", legal_status="remand"
-            ),
+            reception(personal_details=None),
         )
     assert refused.value.field == "prisoner_number"
     assert count_stored(ledger) == stored
@@ -267,17 +254,14 @@ def test_incident_with_several_people_is_one_event_per_case_in_one_save(
         receive(ledger, number)
     results = ledger.record_incident(
         ctx(),
-        RecordIncident(
+        incident(
+            IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
+            IncidentPerson(prisoner_number="B2222BB", role="victim"),
+            IncidentPerson(prisoner_number="C3333CC", role="involved"),
             incident_ref="IR-2025-000042",
             incident_type="fight",
             location="A wing landing 2",
-            severity="serious",
             narrative="Synthetic narrative of a fight.",
-            people=(
-                IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
-                IncidentPerson(prisoner_number="B2222BB", role="victim"),
-                IncidentPerson(prisoner_number="C3333CC", role="involved"),
-            ),
         ),
     )
     positions = sorted(r.position or 0 for r in results)
@@ -301,16 +285,13 @@ def test_incident_is_all_or_nothing(ledger: JourneyLedger) -> None:
     with pytest.raises(errors.CaseNotFound):
         ledger.record_incident(
             ctx(),
-            RecordIncident(
+            incident(
+                IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
+                IncidentPerson(prisoner_number="Z9999ZZ", role="victim"),
                 incident_ref="IR-2025-000043",
                 incident_type="assault_on_prisoner",
                 location="Gym",
                 severity="minor",
-                narrative="Synthetic.",
-                people=(
-                    IncidentPerson(prisoner_number="A1111AA", role="perpetrator"),
-                    IncidentPerson(prisoner_number="Z9999ZZ", role="victim"),
-                ),
             ),
         )
     assert count_stored(ledger) == stored

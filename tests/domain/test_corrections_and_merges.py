@@ -12,29 +12,19 @@ from domain.commands import (
     MergeCases,
     OpenAcct,
     RecordRelease,
-    RecordRiskAssessment,
     SetReleaseDate,
     UnmergeCases,
 )
 from domain.events import EventCorrected, RiskAssessed
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, receive
+from tests.ledgers import ctx, receive, risk_assessment
 
 PN = "A1234BC"
 
 
 def assess(ledger: JourneyLedger, tier: str) -> int:
-    return ledger.record(
-        ctx(),
-        PN,
-        RecordRiskAssessment(
-            tier=tier,
-            tier_change_level=1,
-            rosh="medium",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
-    ).version
+    assessment = risk_assessment(tier=tier, tier_change_level=1, rosh="medium")
+    return ledger.record(ctx(), PN, assessment).version
 
 
 def test_a_correction_changes_the_case_and_keeps_the_original(
@@ -104,61 +94,27 @@ def test_correcting_a_release_date_recomputes_its_flag(ledger: JourneyLedger) ->
 def test_correction_rules(ledger: JourneyLedger) -> None:
     receive(ledger, PN)
     version = assess(ledger, "B")
-    with pytest.raises(errors.CorrectionTargetMissing):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(version=99, reason="x", corrected_fields={"tier": "C"}),
-        )
-    with pytest.raises(errors.CorrectionNotCorrectable):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(
-                version=1, reason="x", corrected_fields={"prisoner_number": "x"}
-            ),
-        )
-    with pytest.raises(errors.IdentityFieldNotCorrectable):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(
-                version=2, reason="x", corrected_fields={"booking_no": "20002B"}
-            ),
-        )
-    with pytest.raises(errors.IdentityFieldNotCorrectable):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(
-                version=version, reason="x", corrected_fields={"prison": "MDI"}
-            ),
-        )
-    with pytest.raises(errors.InvalidValue):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(version=version, reason="x", corrected_fields={"tier": "Z"}),
-        )
-    correction = ledger.record(
-        ctx(),
-        PN,
-        CorrectEvent(version=version, reason="x", corrected_fields={"tier": "C"}),
-    ).version
-    with pytest.raises(errors.AlreadyCorrected):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(version=version, reason="x", corrected_fields={"tier": "D"}),
-        )
-    with pytest.raises(errors.CorrectionNotCorrectable):
-        ledger.record(
-            ctx(),
-            PN,
-            CorrectEvent(
-                version=correction, reason="x", corrected_fields={"tier": "D"}
-            ),
-        )
+
+    def correct(target: int, fields: dict[str, str]) -> int:
+        command = CorrectEvent(version=target, reason="x", corrected_fields=fields)
+        return ledger.record(ctx(), PN, command).version
+
+    for refusal, target, fields in (
+        (errors.CorrectionTargetMissing, 99, {"tier": "C"}),
+        (errors.CorrectionNotCorrectable, 1, {"prisoner_number": "x"}),
+        (errors.IdentityFieldNotCorrectable, 2, {"booking_no": "20002B"}),
+        (errors.IdentityFieldNotCorrectable, version, {"prison": "MDI"}),
+        (errors.InvalidValue, version, {"tier": "Z"}),
+    ):
+        with pytest.raises(refusal):
+            correct(target, fields)
+    correction = correct(version, {"tier": "C"})
+    for refusal, target in (
+        (errors.AlreadyCorrected, version),
+        (errors.CorrectionNotCorrectable, correction),
+    ):
+        with pytest.raises(refusal):
+            correct(target, {"tier": "D"})
 
 
 def test_a_released_case_can_still_be_corrected(ledger: JourneyLedger) -> None:

@@ -22,9 +22,7 @@ from domain.commands import (
     CorrectEvent,
     MergeCases,
     OpenAcct,
-    ReceivePrisoner,
     RecordRelease,
-    RecordRiskAssessment,
     RecordTransfer,
     SetReleaseDate,
     UnmergeCases,
@@ -34,7 +32,7 @@ from domain.identifiers import case_id
 from domain.ledger import JourneyLedger
 from domain.replay import Replay, replay_case
 from synthetic.estate import seed_estate
-from tests.ledgers import ctx
+from tests.ledgers import ctx, receive, risk_assessment
 
 PN = "A1234BC"
 MICROSECOND = timedelta(microseconds=1)
@@ -75,27 +73,12 @@ def versions(replay: Replay) -> list[int]:
 
 
 def assess(ledger: JourneyLedger, tier: str, at: datetime) -> int:
-    return ledger.record(
-        ctx(occurred_at=at),
-        PN,
-        RecordRiskAssessment(
-            tier=tier,
-            tier_change_level=1,
-            rosh="medium",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
-    ).version
+    assessment = risk_assessment(tier=tier, tier_change_level=1, rosh="medium")
+    return ledger.record(ctx(occurred_at=at), PN, assessment).version
 
 
 def receive_on(ledger: JourneyLedger, at: datetime, number: str = PN) -> int:
-    return ledger.record(
-        ctx(occurred_at=at),
-        number,
-        ReceivePrisoner(
-            booking_no="10001A", movement_reason="N", legal_status="remand"
-        ),
-    ).version
+    return receive(ledger, number, occurred_at=at, personal_details=None)
 
 
 def correct(ledger: JourneyLedger, version: int, **fields: Any) -> int:

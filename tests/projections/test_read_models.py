@@ -12,18 +12,15 @@ from domain.commands import (
     IncidentPerson,
     MergeCases,
     OpenAcct,
-    ReceivePrisoner,
     RecordDrugTest,
     RecordHealthScreening,
-    RecordIncident,
     RecordRelease,
-    RecordRiskAssessment,
     RecordTransfer,
     RegisterOfficer,
     SetReleaseDate,
 )
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, receive
+from tests.ledgers import ctx, incident, receive, risk_assessment
 from tests.projections.conftest import ReadModels
 
 PN = "A1234BC"
@@ -35,17 +32,8 @@ def at(days: float) -> datetime:
 
 
 def assess(ledger: JourneyLedger, tier: str, when: datetime) -> int:
-    return ledger.record(
-        ctx(occurred_at=when),
-        PN,
-        RecordRiskAssessment(
-            tier=tier,
-            tier_change_level=1,
-            rosh="high",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
-    ).version
+    assessment = risk_assessment(tier=tier, tier_change_level=1)
+    return ledger.record(ctx(occurred_at=when), PN, assessment).version
 
 
 def test_case_state_follows_the_case_with_corrections(
@@ -163,13 +151,7 @@ def test_caseloads_with_overrides(
 def test_roll_now_and_on_past_days(
     ledger: JourneyLedger, read_models: ReadModels
 ) -> None:
-    ledger.record(
-        ctx(prison="LEI", occurred_at=at(0)),
-        PN,
-        ReceivePrisoner(
-            booking_no="10001A", movement_reason="N", legal_status="remand"
-        ),
-    )
+    receive(ledger, PN, occurred_at=at(0), personal_details=None)
     moved = ledger.record(
         ctx(occurred_at=at(5)),
         PN,
@@ -181,12 +163,8 @@ def test_roll_now_and_on_past_days(
         RecordRelease(movement_reason="BL", accommodation="settled"),
     )
     # A duplicate record of the same person, merged: never counted twice.
-    ledger.record(
-        ctx(prison="LEI", occurred_at=at(1)),
-        "B2222BB",
-        ReceivePrisoner(
-            booking_no="10002B", movement_reason="N", legal_status="remand"
-        ),
+    receive(
+        ledger, "B2222BB", occurred_at=at(1), booking_no="10002B", personal_details=None
     )
     ledger.execute(ctx(), "B2222BB", MergeCases(survivor_number=PN))
     queries = read_models.catch_up()
@@ -210,12 +188,13 @@ def test_roll_now_and_on_past_days(
 
 def test_overdue_checks(ledger: JourneyLedger, read_models: ReadModels) -> None:
     now = at(30)
-    ledger.record(
-        ctx(occurred_at=at(28)),
+    receive(
+        ledger,
         PN,
-        ReceivePrisoner(
-            booking_no="10001A", movement_reason="I", legal_status="sentenced"
-        ),
+        occurred_at=at(28),
+        movement_reason="I",
+        legal_status="sentenced",
+        personal_details=None,
     )
     ledger.record(
         ctx(occurred_at=at(29)),
@@ -252,13 +231,7 @@ def test_indicators_and_league_table(
 ) -> None:
     for i, prison in enumerate(("LEI", "MDI")):
         number = f"A{i:04d}AA"
-        ledger.record(
-            ctx(prison=prison, occurred_at=at(0)),
-            number,
-            ReceivePrisoner(
-                booking_no="10001A", movement_reason="N", legal_status="remand"
-            ),
-        )
+        receive(ledger, number, prison, occurred_at=at(0), personal_details=None)
         ledger.record(
             ctx(prison=prison, occurred_at=at(0.5)),
             number,
@@ -266,14 +239,7 @@ def test_indicators_and_league_table(
         )
     ledger.record_incident(
         ctx(occurred_at=at(2)),
-        RecordIncident(
-            incident_ref="IR-2025-000001",
-            incident_type="self_harm",
-            location="Healthcare",
-            severity="serious",
-            narrative="Synthetic.",
-            people=(IncidentPerson(prisoner_number="A0000AA", role="involved"),),
-        ),
+        incident(IncidentPerson(prisoner_number="A0000AA", role="involved")),
     )
     for n, result in enumerate(("positive", "negative", "refused", "negative")):
         ledger.record(

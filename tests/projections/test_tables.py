@@ -15,7 +15,6 @@ from domain.commands import (
     CorrectEvent,
     MergeCases,
     OpenAcct,
-    RecordRiskAssessment,
     RegisterOfficer,
     SetReleaseDate,
 )
@@ -29,7 +28,7 @@ from projections.database import ReadModelDatabase
 from projections.read_model import moment
 from projections.tables import TEXT, Column, Table
 from projections.timeline import TIMELINE, encode_data
-from tests.ledgers import ctx, receive
+from tests.ledgers import ctx, receive, risk_assessment
 from tests.projections.conftest import ReadModels
 
 PN, OTHER = "A1234BC", "B2222BB"
@@ -143,13 +142,7 @@ def _journeys(ledger: JourneyLedger) -> None:
     version = ledger.record(
         ctx(occurred_at=DAY, source_ref="oasys-1", authority="SPO_LEI"),
         PN,
-        RecordRiskAssessment(
-            tier="B",
-            tier_change_level=2,
-            rosh="high",
-            likelihood_of_reoffending="medium",
-            assessor="Dr Synthetic",
-        ),
+        risk_assessment(),
     ).version
     ledger.record(
         ctx(authority="GOV_LEI"),

@@ -10,13 +10,11 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.commands import (
     IncidentPerson,
-    ReceivePrisoner,
-    RecordIncident,
     RecordResettlementStep,
 )
 from domain.events import RiskAssessed
 from domain.ledger import JourneyLedger
-from tests.ledgers import ctx, ledger_on, receive
+from tests.ledgers import ctx, incident, ledger_on, receive
 
 PN = "A1234BC"
 
@@ -67,13 +65,9 @@ def test_personal_details_and_narratives_are_unreadable_when_encrypted(
         )
         ledger.record_incident(
             ctx(),
-            RecordIncident(
-                incident_ref="IR-2025-000001",
-                incident_type="self_harm",
-                location="Healthcare",
-                severity="serious",
+            incident(
+                IncidentPerson(prisoner_number=PN, role="involved"),
                 narrative="Synthetic narrative marker XYZZY.",
-                people=(IncidentPerson(prisoner_number=PN, role="involved"),),
             ),
         )
         return b"".join(n.state for n in ledger.recorder.select_notifications(1, 100))
@@ -87,25 +81,18 @@ def test_personal_details_and_narratives_are_unreadable_when_encrypted(
     encrypted_url = store_url  # the same database: fresh tables are not needed
     ledger = ledger_on(encrypted_url, LEDGER_CIPHER_KEY=key)
     try:
-        ledger.record(
-            ctx(),
+        receive(
+            ledger,
             "B2222BB",
-            ReceivePrisoner(
-                booking_no="20002B",
-                movement_reason="N",
-                legal_status="remand",
-                personal_details={"first_name": "Ophelia", "last_name": "Zanzibarova"},
-            ),
+            booking_no="20002B",
+            personal_details={"first_name": "Ophelia", "last_name": "Zanzibarova"},
         )
         ledger.record_incident(
             ctx(),
-            RecordIncident(
+            incident(
+                IncidentPerson(prisoner_number="B2222BB", role="involved"),
                 incident_ref="IR-2025-000002",
-                incident_type="self_harm",
-                location="Healthcare",
-                severity="serious",
                 narrative="Synthetic narrative marker PLUGH.",
-                people=(IncidentPerson(prisoner_number="B2222BB", role="involved"),),
             ),
         )
         notifications = ledger.recorder.select_notifications(1, 100)

@@ -67,9 +67,9 @@ import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -249,6 +249,10 @@ def shareable_data(event: RecordedEvent) -> dict[str, Any]:
     return plain
 
 
+First = TypeVar("First", bound=RecordedEvent)
+"""The kind of event that opens an aggregate and fixes what ``Learned`` keeps."""
+
+
 class Envelopes:
     """Turns stored notifications into feed items (thread-safe; reads the store only
     to learn a case's prisoner number or an officer's id the first time it is met
@@ -259,28 +263,32 @@ class Envelopes:
         self.base_url = (public_url or "").rstrip("/")
 
     def prisoner_number(self, event: CaseEvent) -> str:
-        if isinstance(event, CaseOpened):
-            _numbers.learn(event.originator_id, event.prisoner_number)
-            return event.prisoner_number
-        known = _numbers.get(event.originator_id)
-        if known is not None:
-            return known
-        opened = self._first_event(event.originator_id)
-        assert isinstance(opened, CaseOpened)
-        _numbers.learn(event.originator_id, opened.prisoner_number)
-        return opened.prisoner_number
+        return self._fixed(event, _numbers, CaseOpened, lambda e: e.prisoner_number)
 
     def officer_id(self, event: OfficerEvent) -> str:
-        if isinstance(event, OfficerRegistered):
-            _officers.learn(event.originator_id, event.officer_id)
-            return event.officer_id
-        known = _officers.get(event.originator_id)
-        if known is not None:
-            return known
-        registered = self._first_event(event.originator_id)
-        assert isinstance(registered, OfficerRegistered)
-        _officers.learn(event.originator_id, registered.officer_id)
-        return registered.officer_id
+        return self._fixed(event, _officers, OfficerRegistered, lambda e: e.officer_id)
+
+    def _fixed(
+        self,
+        event: RecordedEvent,
+        learned: Learned,
+        first: type[First],
+        value: Callable[[First], str],
+    ) -> str:
+        """What the first event of ``event``'s aggregate (a ``first``) fixed: taken
+        from ``event`` when it is that one, else from ``learned``, else from the
+        store once."""
+        if isinstance(event, first):
+            opening = event
+        else:
+            known = learned.get(event.originator_id)
+            if known is not None:
+                return known
+            found = self._first_event(event.originator_id)
+            assert isinstance(found, first)
+            opening = found
+        learned.learn(event.originator_id, value(opening))
+        return value(opening)
 
     def _first_event(self, aggregate_id: UUID) -> object:
         """Version 1 of an aggregate: read only when a page or stream starts after

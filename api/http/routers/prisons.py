@@ -24,6 +24,8 @@ from domain.prisons import Prison, PrisonCategory, PrisonType
 
 router = APIRouter(tags=["prisons"], responses=PROBLEM_RESPONSES)
 
+# Every authenticated role, as for the register (and the indicators, which are
+# public figures too).
 Anyone = Annotated[
     Principal,
     Depends(

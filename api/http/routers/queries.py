@@ -56,7 +56,7 @@ from api.http.routers.parameters import (
     read_timeout,
     wait_for_position,
 )
-from api.http.routers.prisons import known_prison
+from api.http.routers.prisons import Anyone, known_prison
 from api.http.row_models import RowModel
 from api.services import Services, services
 from domain.codes import CaseStatus, Tier
@@ -86,18 +86,6 @@ People = Annotated[
 CaseReaders = Annotated[
     Principal,
     Depends(requires(Role.RECORDER, Role.INSPECTOR, Role.INVESTIGATOR, Role.CONSUMER)),
-]
-Anyone = Annotated[
-    Principal,
-    Depends(
-        requires(
-            Role.RECORDER,
-            Role.INSPECTOR,
-            Role.INVESTIGATOR,
-            Role.CONSUMER,
-            Role.ADMIN,
-        )
-    ),
 ]
 Found = Annotated[Services, Depends(services)]
 
