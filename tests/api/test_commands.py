@@ -19,6 +19,7 @@ from domain.commands import (
     MergeCases,
     OpenAcct,
     ReceivePrisoner,
+    RecordKeyWorkSession,
     RecordNeedsAssessment,
     RegisterOfficer,
     SetReleaseDate,
@@ -262,6 +263,9 @@ COMMANDS: dict[str, Command] = {
     "incentive-reviews": Command(
         on_case("incentive-reviews"),
         {"level": "ENH", "review_type": "review", "reason": "Good behaviour"},
+    ),
+    "key-work-sessions": Command(
+        on_case("key-work-sessions"), dict(RecordKeyWorkSession.example)
     ),
     "corrections": Command(
         on_case("corrections"),
@@ -645,6 +649,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "early-release-days":        ON_A_CASE,
     "releases":                  ON_A_CASE,
     "incentive-reviews":         ON_A_CASE,
+    "key-work-sessions":         ON_A_CASE,
     "corrections":               ON_A_CASE,
     "merges":                    ON_A_CASE,
     "unmerges":                  ON_A_CASE,
