@@ -25,6 +25,20 @@ from api.http.routers import (
 from api.services import Services
 from api.settings import ApiSettings, LedgerSettings
 
+DESCRIPTION = """An append-only, tamper-evident case history of journeys through
+custody. All data in this service's demo is synthetic.
+
+Whatever a command stores stays in the record for good, so the write edge refuses,
+with problem+json naming the field and storing nothing: a field the command does not
+declare (422); an identifier with anything but ASCII letters and digits (422); an
+`occurred_at` more than the allowed clock skew (default five minutes) in the future, or
+any time outside 1900-2199 (422); a date of birth in the future (422); a prison that
+is not in the register, or is closed (422, rule `known-prison`); an `Idempotency-Key`
+or `source_ref` the case already holds for another request (422, rule
+`one-request-per-reference`). The same request sent again under its key gets its
+first answer (200). Every command's body is generated from its declaration in the
+domain, so these rules hold for every route alike."""
+
 
 def create_app(
     settings: ApiSettings | None = None,
@@ -50,8 +64,7 @@ def create_app(
     app = FastAPI(
         title="Offender journey ledger",
         version="1.0.0",
-        description="An append-only, tamper-evident case history of journeys through "
-        "custody. All data in this service's demo is synthetic.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
