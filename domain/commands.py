@@ -128,6 +128,9 @@ def _checks(cls: type[Command]) -> tuple[tuple[str, Check], ...]:
 def plain(value: Any) -> Any:
     """A checked value as an event stores it: codes and identifiers as plain text,
     lists as lists, nested commands as mappings."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, str):
@@ -141,6 +144,10 @@ def plain(value: Any) -> Any:
     if isinstance(value, Command):
         return {k: plain(v) for k, v in value.fields().items()}
     return value
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None), datetime, date})
+"""Types an event stores as they are."""
 
 
 def _canonical(value: Any) -> Any:

@@ -8,7 +8,10 @@ from typing import Any
 
 from domain.errors import OutsideRemit
 from domain.identifiers import PrisonCode
-from domain.values import Text, check_value
+from domain.values import Text, checker
+
+_OPTIONAL_TEXT = checker(Text | None)
+_OPTIONAL_MOMENT = checker(datetime | None)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,9 @@ class RequestContext:
         PrisonCode.check("prison", self.prison)
         Text.check("source", self.source)
         Text.check("correlation_id", self.correlation_id)
-        check_value(Text | None, "source_ref", self.source_ref)
-        check_value(Text | None, "authority", self.authority)
-        check_value(datetime | None, "occurred_at", self.occurred_at)
+        _OPTIONAL_TEXT("source_ref", self.source_ref)
+        _OPTIONAL_TEXT("authority", self.authority)
+        _OPTIONAL_MOMENT("occurred_at", self.occurred_at)
         if self.remit is not None:
             for prison in self.remit:
                 PrisonCode.check("remit", prison)
