@@ -492,9 +492,9 @@ class JourneyLedger(Application[UUID]):
             case RecordRelease():
                 act = self._release(ctx, command)
             case MergeCases():
-                act = self._merge(ctx)
+                act = self._on_both(ctx, Case.merge_into)
             case UnmergeCases():
-                act = self._unmerge(ctx)
+                act = self._on_both(ctx, Case.unmerge_from)
             case _:
                 act = self._on_case(ctx, command)
         return self._run(
@@ -572,17 +572,13 @@ class JourneyLedger(Application[UUID]):
         return act
 
     @staticmethod
-    def _merge(ctx: RequestContext) -> Act:
-        def act(cases: list[Case]) -> Sequence[Aggregate]:
-            cases[0].merge_into(ctx, cases[1])
-            return ()
+    def _on_both(
+        ctx: RequestContext, join: Callable[[Case, RequestContext, Case], None]
+    ) -> Act:
+        """A merge or unmerge: the retired case and the survivor record it together."""
 
-        return act
-
-    @staticmethod
-    def _unmerge(ctx: RequestContext) -> Act:
         def act(cases: list[Case]) -> Sequence[Aggregate]:
-            cases[0].unmerge_from(ctx, cases[1])
+            join(cases[0], ctx, cases[1])
             return ()
 
         return act

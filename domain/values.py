@@ -325,12 +325,9 @@ def _plain_checker(hint: Any) -> Check:
             return tuple(each(field, v) for v in value)
 
         return items
-    if hint is bool:
-        return _boolean
-    if hint is datetime:
-        return _moment
-    if hint is date:
-        return _date
+    plain = _PLAIN_CHECKS.get(hint)
+    if plain is not None:
+        return plain
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         return functools.partial(_code, hint)
     check: Check | None = getattr(hint, "check", None)
@@ -343,6 +340,9 @@ def _boolean(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidValue(field, f"{field} must be true or false")
     return value
+
+
+_PLAIN_CHECKS: dict[Any, Check] = {bool: _boolean, datetime: _moment, date: _date}
 
 
 @cache

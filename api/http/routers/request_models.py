@@ -77,12 +77,9 @@ def field_type(hint: Any) -> Any:
         (item,) = get_args(hint)[:1]
         items = field_type(item)
         return Annotated[list[items], Field(max_length=MAX_ITEMS)]  # type: ignore[valid-type]
-    if hint is bool:
-        return StrictBool
-    if hint is datetime:
-        return AwareDatetime
-    if hint is date:
-        return date
+    wire = _WIRE_TYPES.get(hint)
+    if wire is not None:
+        return wire
     if isinstance(hint, type) and issubclass(hint, StrEnum):
         return hint
     if isinstance(hint, type) and issubclass(hint, Command):
@@ -90,6 +87,11 @@ def field_type(hint: Any) -> Any:
     if hasattr(hint, "schema"):
         return field_type(Annotated[_wire_type(hint.schema()), hint])
     raise TypeError(f"{hint!r} is not one of the domain's checked types")
+
+
+_WIRE_TYPES: dict[Any, Any] = {bool: StrictBool, datetime: AwareDatetime, date: date}
+"""The plain types a command declares, as the wire takes them: strictly (no "true"
+for true), times with a zone."""
 
 
 def _wire_type(schema: dict[str, Any]) -> Any:
