@@ -118,19 +118,50 @@ def _verified(token: str, key: str, *, public: bool) -> tuple[Principal, float]:
         )
     except jwt.PyJWTError as e:
         raise NotAuthenticated(f"the bearer token does not verify: {e}") from None
-    return _principal(claims), float(claims["exp"])
+    except (OverflowError, ValueError, TypeError):
+        # A signed token whose claims PyJWT cannot even compare (exp: 10**400).
+        raise NotAuthenticated(
+            "the bearer token's time claims are out of range"
+        ) from None
+    return _principal(claims), _expiry(claims["exp"])
+
+
+LATEST_EXPIRY = 2**34
+"""Seconds since 1970 no token may expire after (the year 2514): a signed claim is
+still input, and a larger number is no expiry at all."""
+
+
+def _expiry(exp: Any) -> float:
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise NotAuthenticated("the bearer token's exp claim is not a number")
+    if not 0 < exp < LATEST_EXPIRY:
+        raise NotAuthenticated("the bearer token's exp claim is out of range")
+    return float(exp)
+
+
+def _strings(claims: dict[str, Any], name: str) -> list[str]:
+    """A claim that must be a list of short strings (absent: empty)."""
+    value = claims.get(name) or []
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and 0 < len(v) <= 200 for v in value
+    ):
+        raise NotAuthenticated(
+            f"the bearer token's {name} claim must be a list of names"
+        )
+    return value
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
     known = {r.value: r for r in Role}
-    authorities = claims.get("authorities") or []
-    caseloads = claims.get("caseloads") or []
-    if not isinstance(authorities, list) or not isinstance(caseloads, list):
-        raise NotAuthenticated("authorities and caseloads must be lists")
+    authorities = _strings(claims, "authorities")
+    caseloads = _strings(claims, "caseloads")
+    user = claims.get("user_name") or claims["sub"]
+    if not isinstance(user, str) or not 0 < len(user) <= 200:
+        raise NotAuthenticated("the bearer token's user_name / sub is not a user id")
     return Principal(
-        user=str(claims.get("user_name") or claims["sub"]),
+        user=user,
         roles=frozenset(known[a] for a in authorities if a in known),
-        prisons=frozenset(str(p) for p in caseloads),
+        prisons=frozenset(caseloads),
     )
 
 
