@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from api.http.body_limit import DEFAULT_MAX_BODY_BYTES
 from domain.errors import InvalidValue
 from domain.ledger import DEFAULT_SNAPSHOT_INTERVAL, clock_skew
 from domain.officer import CaseloadLimits
@@ -120,6 +121,9 @@ class ApiSettings:
     """Keep the read models current in this process (LEDGER_FOLLOW_IN_PROCESS)."""
     read_your_writes_timeout: float = 2.0
     """Longest a query with min_position waits for the read models (seconds)."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The largest request body read (LEDGER_MAX_BODY_BYTES); larger is 413, refused
+    before it is parsed or its token checked."""
     public_url: str | None = None
     """Where other systems reach this API (LEDGER_PUBLIC_URL, e.g.
     ``https://ledger.example.gov.uk``): the feed's links start with it. Unset, they
@@ -154,7 +158,19 @@ class ApiSettings:
             jwt_public_key=public_key,
             follow_in_process=follow not in ("0", "no", "false", "off"),
             public_url=os.environ.get("LEDGER_PUBLIC_URL") or None,
+            max_body_bytes=_body_limit(os.environ.get("LEDGER_MAX_BODY_BYTES")),
         )
+
+
+def _body_limit(text: str | None) -> int:
+    if text is None or not text.strip():
+        return DEFAULT_MAX_BODY_BYTES
+    if not text.strip().isdigit() or int(text) < 1024:
+        raise ApiConfigurationError(
+            f"LEDGER_MAX_BODY_BYTES={text!r}: set it to a whole number of bytes, at "
+            "least 1024 (default 1048576)"
+        )
+    return int(text)
 
 
 def checked_public_url(value: str) -> str:

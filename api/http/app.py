@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.console import STATIC, access_log_page, case_pages, prison_pages, sign_in
 from api.http import problems
+from api.http.body_limit import BodyLimit
 from api.http.request_log import RequestLog
 from api.http.routers import (
     access_log,
@@ -71,6 +72,8 @@ def create_app(
     app.state.services = services
     problems.install(app)
 
+    # Added first, so inside the request log: a refused body is logged too.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)
 
     for router in (
