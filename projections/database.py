@@ -7,11 +7,12 @@ both databases: a transaction yielding a cursor that takes ``?`` placeholders.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,6 +68,10 @@ def _insert_statement(
 
 
 class ReadModelDatabase(Protocol):
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """Held by one process at a time, across processes: True if this one holds
+        it, False (at once, without waiting) if another does."""
+
     dialect: str
 
     def transaction(self) -> Any:
@@ -79,6 +84,7 @@ class SQLiteDatabase:
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
+        self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.connection = sqlite3.connect(
@@ -110,6 +116,22 @@ class SQLiteDatabase:
             raise
         finally:
             cursor.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        if self.path == ":memory:":
+            yield True  # nobody else can open it
+            return
+        with open(f"{self.path}.{name}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.connection.close()
@@ -231,6 +253,23 @@ class PostgresDatabase:
         except psycopg2.Error:
             # The connection is gone; the next transaction makes a new one.
             self.connection.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """A session advisory lock on a connection of its own, so it is held for as
+        long as the work runs and freed if the process dies."""
+        connection = connect(self.settings)
+        try:
+            connection.autocommit = True
+            with connection.cursor() as c:
+                c.execute(
+                    "SELECT pg_try_advisory_lock(hashtext(%s))",
+                    (f"{self.schema}.{name}",),
+                )
+                row = c.fetchone()
+            yield bool(row and row[0])
+        finally:
+            connection.close()
 
     def close(self) -> None:
         if self.connection is not None:

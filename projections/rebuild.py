@@ -112,6 +112,10 @@ def _like_prefix(prefix: str) -> str:
     return "".join("!" + c if c in "!%_" else c for c in prefix) + "%"
 
 
+class RebuildRunning(RuntimeError):
+    """Another rebuild holds the database's rebuild lock."""
+
+
 def rebuild(
     ledger: JourneyLedger,
     database: ReadModelDatabase,
@@ -125,17 +129,25 @@ def rebuild(
 
     On PostgreSQL the log is shared among ``workers`` processes (default: one per
     CPU, at most ``MAX_WORKERS``), each applying the events of its part of the
-    aggregates (see :func:`_build_in_parts`).
+    aggregates (see :func:`_build_in_parts`). One rebuild runs at a time per
+    database (:class:`RebuildRunning` if another holds it).
     """
-    with no_collections():
-        return _rebuild(
-            ledger,
-            database,
-            names,
-            check=check,
-            after_page=after_page,
-            workers=workers,
-        )
+    with database.exclusive("rebuild") as held:
+        if not held:
+            # Two rebuilds swapping the same tables deadlock or fail half way.
+            raise RebuildRunning(
+                "a rebuild is already running on this database; wait for it to "
+                "finish, then run this one again"
+            )
+        with no_collections():
+            return _rebuild(
+                ledger,
+                database,
+                names,
+                check=check,
+                after_page=after_page,
+                workers=workers,
+            )
 
 
 def _rebuild(

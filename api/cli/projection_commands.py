@@ -120,7 +120,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     from api.wiring import open_ledger, store_environment
     from projections.catalogue import READ_MODELS
     from projections.database import open_database
-    from projections.rebuild import rebuild
+    from projections.rebuild import RebuildRunning, rebuild
 
     names = list(READ_MODELS) if args.all else list(dict.fromkeys(args.names))
     unknown = [n for n in names if n not in READ_MODELS]
@@ -146,6 +146,9 @@ def _rebuild(args: argparse.Namespace) -> int:
             check=args.check,
             after_page=progress if args.progress else None,
         )
+    except RebuildRunning as e:
+        print(f"ledger rebuild: {e}", file=sys.stderr)
+        return 1
     finally:
         database.close()
         ledger.close()

@@ -20,7 +20,7 @@ from projections.rebuild import REBUILD_SUFFIX, rebuild
 from projections.runner import TRACKING, ProjectionRunner
 from store.config import environment_for
 from synthetic.estate import seed_estate
-from tests.ledgers import ctx, ledger_on
+from tests.ledgers import ctx, ledger_on, receive
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -245,3 +245,30 @@ def test_ledger_roll_command(
     assert "LEI roll at end of 2025-02-28: 0" in capsys.readouterr().out
     assert main(["roll", "leeds"]) == 1
     assert "not a prison code" in capsys.readouterr().err
+
+
+def test_a_second_rebuild_is_refused_while_one_runs(
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ledger = ledger_on(store_url)
+    receive(ledger, "A1234BC")
+    ledger.close()
+    monkeypatch.setenv("LEDGER_DATABASE_URL", store_url)
+    # Another process's rebuild holds the lock: this one (another connection, or
+    # another open file) cannot take it.
+    other = open_database(environment_for(store_url))
+    try:
+        with other.exclusive("rebuild") as held:
+            assert held
+            assert main(["rebuild", "--all"]) == 1
+            err = capsys.readouterr().err
+            assert err == (
+                "ledger rebuild: a rebuild is already running on this database; "
+                "wait for it to finish, then run this one again\n"
+            )
+        # Released, a rebuild runs.
+        assert main(["rebuild", "--all"]) == 0
+    finally:
+        other.close()
