@@ -38,6 +38,7 @@ from domain.commands import (
     RecordRelease,
     RegisterOfficer,
     UnmergeCases,
+    command_fields,
     request_digest,
 )
 from domain.context import RequestContext
@@ -55,7 +56,7 @@ from domain.identifiers import PrisonCode, PrisonerNumber, case_id, officer_aggr
 from domain.officer import CaseloadLimits, Officer
 from domain.prisons import PrisonRegister
 from domain.replay import Replay, replay_case
-from domain.values import check_value
+from domain.values import check_value, declares
 
 DEFAULT_SNAPSHOT_INTERVAL = 50
 MAX_ATTEMPTS = 25
@@ -68,11 +69,27 @@ but a fact cannot be recorded as having happened tomorrow."""
 
 Act = Callable[[list[Case]], Sequence[Aggregate]]
 
+
+def prison_fields(command: type[Command]) -> tuple[str, ...]:
+    """The fields of a command that name a prison, by its declaration."""
+    found = _PRISON_FIELDS_OF.get(command)
+    if found is None:
+        found = _PRISON_FIELDS_OF[command] = tuple(
+            name
+            for name, hint in command_fields(command).items()
+            if declares(hint, PrisonCode)
+        )
+    return found
+
+
+_PRISON_FIELDS_OF: dict[type[Command], tuple[str, ...]] = {}
+
+
 PRISON_FIELDS = frozenset(
     name
     for cls in CASE_EVENTS.values()
     for name, hint in cls.data_fields().items()
-    if hint is PrisonCode
+    if declares(hint, PrisonCode)
 )
 """Fields of case events that name a prison (a correction of one must name a prison
 in the register too)."""
@@ -394,9 +411,8 @@ class JourneyLedger(Application[UUID]):
                     f"{self.max_clock_skew} ahead of the ledger's clock)",
                 )
         named = {"prison": ctx.prison}
-        named |= {
-            n: v for n, v in command.fields().items() if isinstance(v, PrisonCode)
-        }
+        named |= {n: getattr(command, n) for n in prison_fields(type(command))}
+        named = {n: v for n, v in named.items() if v is not None}
         for name, code in named.items():
             prison = self.prisons.require(code, name)
             if not prison.active:

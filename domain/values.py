@@ -251,6 +251,17 @@ def is_carrier(hint: Any) -> bool:
     return hint in (str, int, dict, Mapping) or get_origin(hint) in (dict, Mapping)
 
 
+def declares(hint: Any, kind: type) -> bool:
+    """Whether a field declared ``hint`` holds a ``kind`` (``PrisonCode``,
+    ``Annotated[str, PrisonCode]``, either of them ``| None``)."""
+    arm = optional_arm(hint)
+    if arm is not None:
+        return declares(arm, kind)
+    if get_origin(hint) is Annotated:
+        return kind in get_args(hint)
+    return hint is kind
+
+
 def optional_arm(hint: Any) -> Any | None:
     """``X`` for a declared ``X | None``; None for a hint that is not optional."""
     if get_origin(hint) in (Union, types.UnionType):

@@ -107,8 +107,8 @@ size + 1 ... size + k, each row's completed interior nodes are computed as
 right)), the rows are inserted, the frontier advances and listeners are woken, in
 the one statement's transaction. A row's leaf hash comes from the writer, which
 hashed the row's own bytes (``store.seal``); a position or a node never does. The
-lock is taken inside the function, never dropped before its commit (DESIGN
-section 2)."""
+lock is taken inside the function, never dropped before its commit: a tailing
+reader must never miss a committed event."""
 MAX_SAVE_ATTEMPTS = 5
 """Tries of one save whose connection fails before its batch was sent."""
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -1,6 +1,6 @@
 """Who is asking: bearer JWTs with HMPPS-style roles and a caseload of prisons.
 
-Roles (DESIGN section 8), as the ``authorities`` claim carries them:
+Roles, as the ``authorities`` claim carries them:
 
 - recorder: ``ROLE_JOURNEY_LEDGER__CASES__RW``: records and reads, only for the
   prisons in the token's ``caseloads`` claim;

@@ -1,7 +1,7 @@
 """The access log: every read of a case by a person, and every read of the log itself.
 
-DESIGN section 8: "Every read of a case by a person is recorded" and "Reading the
-access log is itself recorded". A read is an event in the ledger (``domain/access.py``:
+Every read of a case by a person is recorded, and reading the access log is itself
+recorded. A read is an event in the ledger (``domain/access.py``:
 one log per reader per day), sealed like every other event, never on the case (so a
 read never changes the case's version or ETag).
 

@@ -9,8 +9,8 @@ stored, 200 when the same request under the same source_ref / key was already
 applied) with ``ETag: "<version>"``. The same key with another command or body is a
 422 (rule ``one-request-per-reference``), and nothing is stored.
 Only the recorder role writes, and only where it works: the body's prison and the
-prison every case touched is in now must both be in the token's caseload (DESIGN
-section 8). Domain refusals become problem+json in ``api.http.problems``.
+prison every case touched is in now must both be in the token's caseload. Domain
+refusals become problem+json in ``api.http.problems``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ configured ``read_your_writes_timeout``, for the read models to include that pos
 of the log. It never answers without it: a position past the log's head is 422, and
 one the read models do not reach in time is 503 with ``Retry-After``.
 
-Who may read what (DESIGN section 8; ``api/http/auth.py`` names the roles):
+Who may read what (``api/http/auth.py`` names the roles):
 
 =====================================  ========  ==========  =========  ========  =====
 endpoint                               recorder  inspector,  consumer   admin     none

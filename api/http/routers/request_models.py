@@ -159,8 +159,7 @@ def _body_model(command: type[Command], recording: tuple[str, ...]) -> type[Base
     shown = {k: v for k, v in Recording.example.items() if k in recording}
     example = {**shown, **command.example}
     config = ConfigDict(
-        extra="forbid",
-        use_enum_values=True,
+        **FORBID_UNKNOWN,
         title=command.__name__,
         json_schema_extra={"examples": [example]} if example else None,
     )
